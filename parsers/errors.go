@@ -1,0 +1,55 @@
+package parsers
+
+import "strings"
+
+// StatusFor maps a provider error to the HTTP status a client should see,
+// so an error hidden in a 200 body can be replayed as a real one. A numeric
+// code 400–599 given by the provider wins; otherwise the type (or status
+// name) decides, and anything unrecognised is a 502 (the upstream failed).
+func StatusFor(code int, errType string) int {
+	if code >= 400 && code <= 599 {
+		return code
+	}
+	t := strings.ToLower(errType)
+	switch {
+	case t == "overloaded_error":
+		return 529
+	case containsAny(t, "rate_limit", "rate-limit", "ratelimit", "too_many_requests", "quota", "resource_exhausted", "throttl"):
+		return 429
+	case containsAny(t, "unavailable", "overloaded"):
+		return 503
+	case containsAny(t, "authentication", "unauthenticated", "invalid_api_key"):
+		return 401
+	case containsAny(t, "permission", "forbidden"):
+		return 403
+	case containsAny(t, "not_found", "notfound"):
+		return 404
+	case containsAny(t, "too_large", "request_too_large"):
+		return 413
+	case containsAny(t, "invalid_request", "invalid_argument", "validation", "bad_request"):
+		return 400
+	}
+	return 502
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// truncate bounds an error message to MaxErrorMessage bytes without
+// cutting a UTF-8 sequence in half.
+func truncate(s string) string {
+	if len(s) <= MaxErrorMessage {
+		return s
+	}
+	cut := MaxErrorMessage
+	for cut > 0 && s[cut]&0xC0 == 0x80 {
+		cut--
+	}
+	return s[:cut]
+}

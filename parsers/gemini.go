@@ -1,0 +1,4 @@
+package parsers
+
+// STUB: to be written.
+func newGemini() Parser { return nil }

@@ -1,0 +1,4 @@
+package parsers
+
+// STUB: to be written.
+func newOpenAIChat() Parser { return nil }
