@@ -1,0 +1,534 @@
+package main
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
+	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/tidwall/gjson"
+
+	"github.com/tokenmeter/tokenmeter/parsers"
+	"github.com/tokenmeter/tokenmeter/sseparse"
+)
+
+// bodyMode is how the response body of a metered call is handled.
+type bodyMode uint8
+
+const (
+	modeNone    bodyMode = iota // nothing to inspect (not metered, no body, or given up)
+	modeStream                  // framed and parsed chunk by chunk as it passes
+	modeWhole                   // one JSON document, held (status 200) or copied, parsed at its end
+	modeCollect                 // compressed stream: copied, then inflated and parsed at its end
+)
+
+// httpContext meters one call. It never changes a byte of the traffic: it
+// only holds the response headers during the prefetch, and replaces the
+// response with a local reply when that prefetch finds an embedded error.
+type httpContext struct {
+	types.DefaultHttpContext
+	id     uint32
+	plugin *pluginContext
+	cfg    *Config
+
+	metered   bool
+	broken    bool // a callback panicked: pass everything through
+	req       request
+	requestID string
+	reqModel  string
+	reqStream bool
+	reqBody   []byte
+	reqOver   bool
+
+	start      time.Time
+	firstByte  time.Time
+	end        time.Time
+	status     int
+	encoding   string // "", "gzip" or "deflate"
+	mode       bodyMode
+	framingSet bool
+	framing    framing
+	framer     sseparse.Framer
+	parser     parsers.Parser
+	event      sseparse.Event
+	body       []byte // inspection copy for modeWhole without holding, and modeCollect
+	bodyOver   bool
+
+	// Prefetch: while holding, Envoy buffers the body and each callback
+	// sees all of it; consumed counts the bytes already fed.
+	holding        bool
+	heldAt         time.Time
+	consumed       int
+	prefetchEvents int
+	firstKind      parsers.Kind // first message that was not ignored
+	localReply     int          // status of the local reply sent, 0 if none
+
+	responseDone bool
+	upstreamCut  bool   // the call ended early because the upstream went away
+	lastState    []byte // the llm.usage JSON last written
+	emitted      bool
+}
+
+// fail is deferred by every callback: a panic costs metering, never
+// traffic. The call is marked broken, counted, and passed through.
+func (h *httpContext) fail(action *types.Action) {
+	if r := recover(); r != nil {
+		h.broken = true
+		h.plugin.metrics.count(metricRecoveredPanics, 1)
+		proxywasm.LogErrorf("tokenmeter: recovered from a panic, passing the call through unmetered: %v", r)
+		if h.holding {
+			h.release()
+		}
+		if action != nil {
+			*action = types.ActionContinue
+		}
+	}
+}
+
+// OnHttpRequestHeaders decides whether the call is metered at all.
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
+	defer h.fail(&action)
+	path, _ := proxywasm.GetHttpRequestHeader(":path")
+	routeName := ""
+	if v, err := proxywasm.GetProperty([]string{"xds", "route_name"}); err == nil {
+		routeName = string(v)
+	}
+	h.cfg = h.plugin.config.forRequest(routeName, path)
+	if !h.cfg.Enabled {
+		h.plugin.metrics.count(metricSkipped, 1)
+		return types.ActionContinue
+	}
+	method, _ := proxywasm.GetHttpRequestHeader(":method")
+	host, _ := proxywasm.GetHttpRequestHeader(":authority")
+	req, ok := detectRequest(method, path, host, h.cfg.API)
+	if !ok {
+		h.plugin.metrics.count(metricSkipped, 1)
+		return types.ActionContinue
+	}
+	h.metered = true
+	h.req = req
+	h.start = time.Now()
+	h.requestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
+	h.reqStream = req.stream
+	return types.ActionContinue
+}
+
+// OnHttpRequestBody copies the JSON request body (bounded) to learn the
+// requested model and whether a stream was asked for; the body itself
+// passes on unchanged and at once.
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action types.Action) {
+	defer h.fail(&action)
+	if !h.metered || h.broken || h.reqOver {
+		return types.ActionContinue
+	}
+	if bodySize > 0 {
+		if len(h.reqBody)+bodySize > h.cfg.MaxRequestBytes {
+			h.reqOver, h.reqBody = true, nil
+			h.plugin.metrics.count(metricBodyTooLarge, 1)
+			return types.ActionContinue
+		}
+		chunk, err := proxywasm.GetHttpRequestBody(0, bodySize)
+		if err != nil {
+			return types.ActionContinue
+		}
+		h.reqBody = append(h.reqBody, chunk...)
+	}
+	if endOfStream {
+		h.readRequest()
+	}
+	return types.ActionContinue
+}
+
+func (h *httpContext) readRequest() {
+	if model := gjson.GetBytes(h.reqBody, "model"); model.Type == gjson.String {
+		h.reqModel = model.Str
+	}
+	if stream := gjson.GetBytes(h.reqBody, "stream"); stream.Type == gjson.True {
+		h.reqStream = true
+	}
+	h.reqBody = nil
+}
+
+// OnHttpResponseHeaders chooses how to read the body and, for a metered
+// 200 response, holds the headers for the prefetch.
+func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action types.Action) {
+	defer h.fail(&action)
+	if !h.metered || h.broken {
+		return types.ActionContinue
+	}
+	if h.reqBody != nil { // the request ended without its end-of-stream body callback
+		h.readRequest()
+	}
+	statusText, _ := proxywasm.GetHttpResponseHeader(":status")
+	h.status, _ = strconv.Atoi(statusText)
+	h.parser = parsers.New(h.req.api)
+	if endOfStream {
+		h.responseDone = true
+		h.end = time.Now()
+		h.publish()
+		return types.ActionContinue
+	}
+	switch enc, _ := proxywasm.GetHttpResponseHeader("content-encoding"); strings.ToLower(strings.TrimSpace(enc)) {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		h.encoding = "gzip"
+	case "deflate":
+		h.encoding = "deflate"
+	default:
+		h.plugin.metrics.count(metricNotInspectable, 1)
+		return types.ActionContinue
+	}
+	contentType, _ := proxywasm.GetHttpResponseHeader("content-type")
+	h.framing, h.framingSet = framingFromContentType(contentType, h.req)
+	if h.status != 200 {
+		// An error status (or an unusual success) is not held: the client
+		// sees it as it is; its body is copied to read the error.
+		h.mode = modeWhole
+		if h.framingSet && h.framing != framingWhole && h.status < 300 {
+			h.startStream()
+		}
+		return types.ActionContinue
+	}
+	h.mode = modeWhole
+	if h.framingSet && h.framing != framingWhole {
+		h.startStream()
+	}
+	if h.mode == modeCollect || (h.mode == modeStream && h.cfg.PrefetchMaxBytes == 0) {
+		return types.ActionContinue
+	}
+	h.hold()
+	return types.ActionPause
+}
+
+// startStream sets up incremental framing, or collection when the stream
+// is compressed and cannot be inflated piece by piece.
+func (h *httpContext) startStream() {
+	if h.encoding != "" {
+		h.mode = modeCollect
+		return
+	}
+	h.mode = modeStream
+	switch h.framing {
+	case framingJSONArray:
+		h.framer = sseparse.NewJSONArray(h.cfg.MaxEventBytes)
+	case framingNDJSON:
+		h.framer = sseparse.NewNDJSON(h.cfg.MaxEventBytes)
+	default:
+		h.framer = sseparse.NewSSE(h.cfg.MaxEventBytes)
+	}
+}
+
+func (h *httpContext) hold() {
+	h.holding = true
+	h.heldAt = time.Now()
+	h.plugin.held[h.id] = h
+}
+
+// release ends the prefetch; Envoy then sends the held headers and body,
+// and later callbacks see only new bytes.
+func (h *httpContext) release() {
+	h.holding = false
+	h.consumed = 0
+	delete(h.plugin.held, h.id)
+}
+
+// OnHttpResponseBody inspects each chunk. Outside the prefetch it always
+// returns Continue: the bytes go on unchanged and at once.
+func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) (action types.Action) {
+	defer h.fail(&action)
+	if !h.metered || h.broken || h.localReply != 0 {
+		return types.ActionContinue
+	}
+	if h.firstByte.IsZero() && bodySize > 0 {
+		h.firstByte = time.Now()
+	}
+	if !h.framingSet && bodySize > 0 {
+		h.framingSet = true
+		first, _ := proxywasm.GetHttpResponseBody(0, min(bodySize, 64))
+		if h.framing = framingFromBody(first, h.req); h.framing != framingWhole {
+			h.startStream()
+		}
+	}
+	var act types.Action
+	switch h.mode {
+	case modeStream:
+		act = h.streamBody(bodySize, endOfStream)
+	case modeWhole, modeCollect:
+		act = h.wholeBody(bodySize, endOfStream)
+	default:
+		act = types.ActionContinue
+	}
+	if endOfStream && h.localReply == 0 {
+		h.responseDone = true
+		h.end = time.Now()
+		h.publish()
+	}
+	return act
+}
+
+// streamBody feeds new bytes to the framer and parser. While holding, it
+// decides when the prefetch has seen enough.
+func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
+	from := 0
+	if h.holding {
+		from = h.consumed
+	}
+	if bodySize > from {
+		chunk, err := proxywasm.GetHttpResponseBody(from, bodySize-from)
+		if err == nil {
+			h.feed(chunk)
+		}
+	}
+	if endOfStream {
+		h.framer.Close()
+		h.drain()
+		h.countFramerStats()
+	}
+	if !h.holding {
+		return types.ActionContinue
+	}
+	h.consumed = bodySize
+	if h.localReply == 0 && h.prefetchFoundError() {
+		return types.ActionPause
+	}
+	meaningful := h.firstKind == parsers.KindMeaningful || h.firstKind == parsers.KindError
+	if meaningful || endOfStream || h.prefetchEvents >= h.cfg.PrefetchMaxEvents || bodySize >= h.cfg.PrefetchMaxBytes {
+		h.release()
+		return types.ActionContinue
+	}
+	return types.ActionPause
+}
+
+// feed pushes one chunk through the framer and parser.
+func (h *httpContext) feed(chunk []byte) {
+	h.framer.Feed(chunk)
+	h.drain()
+}
+
+func (h *httpContext) drain() {
+	for h.framer.Next(&h.event) {
+		k := h.parser.Message(h.event.Name, h.event.Data)
+		if k == parsers.KindMalformed {
+			h.plugin.metrics.count(metricParseErrors, 1)
+		}
+		if h.holding {
+			h.prefetchEvents++
+			if h.firstKind == parsers.KindIgnored && (k == parsers.KindMeaningful || k == parsers.KindError) {
+				h.firstKind = k
+			}
+		}
+	}
+}
+
+func (h *httpContext) countFramerStats() {
+	st := h.framer.Stats()
+	if st.Oversize > 0 {
+		h.plugin.metrics.count(metricOversizeEvents, st.Oversize)
+	}
+	if st.Malformed > 0 {
+		h.plugin.metrics.count(metricParseErrors, st.Malformed)
+	}
+}
+
+// prefetchFoundError replies locally when the first meaningful message of
+// a held stream is an error and the configuration says to reject it.
+func (h *httpContext) prefetchFoundError() bool {
+	if h.firstKind != parsers.KindError || !h.cfg.RejectEmbeddedErrors {
+		return false
+	}
+	h.sendEmbeddedError()
+	return true
+}
+
+// wholeBody handles a non-stream body: held to its end for a 200 (so an
+// error inside it can still become a real error status), copied otherwise.
+func (h *httpContext) wholeBody(bodySize int, endOfStream bool) types.Action {
+	if h.holding {
+		if bodySize > h.cfg.MaxBodyBytes {
+			h.plugin.metrics.count(metricBodyTooLarge, 1)
+			h.release()
+			h.mode = modeNone
+			return types.ActionContinue
+		}
+		if !endOfStream {
+			return types.ActionPause
+		}
+		body, err := proxywasm.GetHttpResponseBody(0, bodySize)
+		if err != nil && bodySize > 0 {
+			h.release()
+			return types.ActionContinue
+		}
+		h.parseWhole(body)
+		if h.parser.Result().Err.Type != "" && h.cfg.RejectEmbeddedErrors {
+			h.sendEmbeddedError()
+			return types.ActionPause
+		}
+		h.release()
+		return types.ActionContinue
+	}
+	if !h.bodyOver && bodySize > 0 {
+		if len(h.body)+bodySize > h.cfg.MaxBodyBytes {
+			h.bodyOver, h.body = true, nil
+			h.plugin.metrics.count(metricBodyTooLarge, 1)
+		} else if chunk, err := proxywasm.GetHttpResponseBody(0, bodySize); err == nil {
+			h.body = append(h.body, chunk...)
+		}
+	}
+	if endOfStream && !h.bodyOver {
+		h.parseWhole(h.body)
+		h.body = nil
+	}
+	return types.ActionContinue
+}
+
+// parseWhole parses a complete body, inflating it first if needed.
+func (h *httpContext) parseWhole(body []byte) {
+	if h.encoding != "" {
+		plain, err := inflate(body, h.encoding, h.cfg.MaxBodyBytes)
+		if err != nil {
+			h.plugin.metrics.count(metricParseErrors, 1)
+			return
+		}
+		body = plain
+	}
+	if h.mode == modeCollect {
+		h.framer = nil
+		h.encoding = ""
+		h.startStream()
+		h.feed(body)
+		h.framer.Close()
+		h.drain()
+		h.countFramerStats()
+		return
+	}
+	if h.parser.Body(bytes.TrimSpace(body)) == parsers.KindMalformed {
+		h.plugin.metrics.count(metricParseErrors, 1)
+	}
+}
+
+// sendEmbeddedError replaces a 200 response whose first meaningful message
+// is an error with a local reply carrying the mapped status, so clients and
+// Envoy's retry policy see the failure for what it is.
+func (h *httpContext) sendEmbeddedError() {
+	e := h.parser.Result().Err
+	status := e.Status
+	if status < 400 || status > 599 {
+		status = 502
+	}
+	body := make([]byte, 0, 256)
+	body = append(body, `{"error":{`...)
+	body = appendStringField(body, "type", e.Type, false)
+	body = appendStringField(body, "message", e.Message, true)
+	body = appendStringField(body, "provider", h.provider(), true)
+	body = append(body, '}', '}')
+	headers := [][2]string{
+		{"content-type", "application/json"},
+		{"x-tokenmeter-embedded-error", e.Type},
+	}
+	h.release()
+	h.localReply = status
+	h.responseDone = true
+	h.end = time.Now()
+	h.publish()
+	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
+		proxywasm.LogErrorf("tokenmeter: sending the embedded-error reply: %v", err)
+	}
+}
+
+// provider is the detected provider, refined by a vendor the parser
+// recognised in the body of an OpenAI-compatible call.
+func (h *httpContext) provider() string {
+	if h.parser != nil && !h.req.providerKnown {
+		if v := h.parser.Result().Vendor; v != "" {
+			return v
+		}
+	}
+	return h.req.provider
+}
+
+// OnHttpStreamDone runs when Envoy is done with the call, whether it ended
+// or the client left. It settles the outcome and emits metrics and the log.
+func (h *httpContext) OnHttpStreamDone() {
+	defer h.fail(nil)
+	if h.holding {
+		h.release()
+	}
+	if !h.metered || h.emitted {
+		return
+	}
+	if h.end.IsZero() {
+		h.end = time.Now()
+	}
+	if !h.responseDone {
+		details, _ := proxywasm.GetProperty([]string{"response", "code_details"})
+		h.upstreamCut = bytes.Contains(details, []byte("upstream"))
+	}
+	r := h.publish()
+	h.emitted = true
+	h.plugin.metrics.emitCall(r, h.cfg.MaxModels)
+	if h.cfg.LogJSON {
+		proxywasm.LogInfo(r.logLine(h.requestID))
+	}
+}
+
+// publish builds the record and writes it to filter state if it changed
+// since the last write.
+func (h *httpContext) publish() *record {
+	r := h.buildRecord()
+	state := r.appendJSON(make([]byte, 0, 512))
+	if !bytes.Equal(state, h.lastState) {
+		r.writeFilterState(state)
+		h.lastState = state
+	}
+	return r
+}
+
+func (h *httpContext) buildRecord() *record {
+	r := &record{
+		provider:   h.provider(),
+		api:        h.req.api.String(),
+		model:      h.reqModel,
+		stream:     h.reqStream || h.mode == modeStream || h.mode == modeCollect,
+		status:     h.status,
+		ttfbMS:     -1,
+		durationMS: h.end.Sub(h.start).Milliseconds(),
+	}
+	if !h.firstByte.IsZero() {
+		r.ttfbMS = h.firstByte.Sub(h.start).Milliseconds()
+	}
+	var res *parsers.Result
+	if h.parser != nil {
+		res = h.parser.Result()
+		if res.Model != "" {
+			r.model = res.Model
+		}
+		r.usage = res.Usage
+		r.usage.Raw = nil
+		r.finishReason = res.FinishReason
+		r.errorType = res.Err.Type
+		r.errorMessage = res.Err.Message
+	}
+	if h.localReply != 0 {
+		r.status = h.localReply
+	}
+	r.outcome = h.outcome(res)
+	return r
+}
+
+func (h *httpContext) outcome(res *parsers.Result) string {
+	switch {
+	case h.localReply != 0:
+		return outcomeEmbeddedError
+	case h.status >= 400:
+		return outcomeUpstreamError
+	case res != nil && res.Err.Type != "":
+		return outcomeStreamError
+	case res != nil && res.Completed:
+		return outcomeCompleted
+	case !h.responseDone && !h.upstreamCut:
+		return outcomeClientDisconnected
+	}
+	return outcomeIncomplete
+}
