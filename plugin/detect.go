@@ -13,8 +13,8 @@ type request struct {
 	// providerKnown is set when the host or path named the provider; when
 	// not, a vendor the parser recognises in the body takes precedence.
 	providerKnown bool
-	model    string // from the path (Gemini, Vertex), else ""
-	stream   bool   // the path asks for a stream (streamGenerateContent)
+	model         string // from the path (Gemini, Vertex), else ""
+	stream        bool   // the path asks for a stream (streamGenerateContent)
 }
 
 // detectRequest recognises an LLM API call from its method and path, with

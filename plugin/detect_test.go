@@ -103,7 +103,7 @@ func TestSanitizeLabel(t *testing.T) {
 
 func TestAppendJSONString(t *testing.T) {
 	cases := map[string]string{
-		`plain`:          `"plain"`,
+		`plain`:           `"plain"`,
 		"q\"b\\n\n\t\x01": `"q\"b\\n\n\t\u0001"`,
 		"caf\xc3\xa9":     `"café"`,
 		"bad\xff":         `"bad` + "\ufffd" + `"`,
