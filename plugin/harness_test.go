@@ -84,9 +84,12 @@ type exchange struct {
 type observed struct {
 	forwarded []byte // response body bytes released downstream
 	released  bool   // response headers were released downstream
-	local     *proxytest.LocalHttpResponse
-	usage     map[string]any // llm.usage filter state, parsed
-	infoLogs  []string
+	// releasedAt is the chunk after which the headers were released: -1
+	// when they passed at once, len(chunks) when never.
+	releasedAt int
+	local      *proxytest.LocalHttpResponse
+	usage      map[string]any // llm.usage filter state, parsed
+	infoLogs   []string
 }
 
 // run drives one exchange through the host, tracking the bytes the host
@@ -116,8 +119,13 @@ func run(t *testing.T, host proxytest.HostEmulator, ex exchange) observed {
 	respHeaders := append([][2]string{{":status", itoa(ex.status)}}, ex.headers...)
 	var o observed
 	o.released = host.CallOnResponseHeaders(id, respHeaders, len(ex.chunks) == 0) == types.ActionContinue
+	o.releasedAt = len(ex.chunks)
+	if o.released {
+		o.releasedAt = -1
+	}
 	paused := false
 	for i, c := range ex.chunks {
+		wasReleased := o.released
 		eos := i == len(ex.chunks)-1 && ex.leaveAfter == 0
 		a := host.CallOnResponseBody(id, c, eos)
 		if o.local = host.GetSentLocalResponse(id); o.local != nil {
@@ -138,6 +146,9 @@ func run(t *testing.T, host proxytest.HostEmulator, ex exchange) observed {
 				o.released, paused = true, false
 				dropEmulatorBuffer(t, host, id)
 			}
+		}
+		if o.released && !wasReleased {
+			o.releasedAt = i
 		}
 		if ex.leaveAfter > 0 && i+1 == ex.leaveAfter {
 			break

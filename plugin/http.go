@@ -72,19 +72,20 @@ type httpContext struct {
 }
 
 // fail is deferred by every callback: a panic costs metering, never
-// traffic. The call is marked broken, counted, and passed through.
+// traffic. The call is marked broken and passed through, then counted.
 func (h *httpContext) fail(action *types.Action) {
-	if r := recover(); r != nil {
-		h.broken = true
-		h.plugin.metrics.count(metricRecoveredPanics, 1)
-		proxywasm.LogErrorf("tokenmeter: recovered from a panic, passing the call through unmetered: %v", r)
-		if h.holding {
-			h.release()
-		}
-		if action != nil {
-			*action = types.ActionContinue
-		}
+	r := recover()
+	if r == nil {
+		return
 	}
+	h.broken = true
+	if action != nil {
+		*action = types.ActionContinue
+	}
+	if h.holding {
+		h.release()
+	}
+	h.plugin.countPanic(r)
 }
 
 // OnHttpRequestHeaders decides whether the call is metered at all.
@@ -455,7 +456,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.holding {
 		h.release()
 	}
-	if !h.metered || h.emitted {
+	if !h.metered || h.broken || h.emitted {
 		return
 	}
 	if h.end.IsZero() {

@@ -63,8 +63,8 @@ func (p *pluginContext) NewHttpContext(contextID uint32) types.HttpContext {
 // slow first event never delays the client beyond the configured bound.
 func (p *pluginContext) OnTick() {
 	defer func() {
-		if recover() != nil {
-			p.metrics.count(metricRecoveredPanics, 1)
+		if r := recover(); r != nil {
+			p.countPanic(r)
 		}
 	}()
 	now := time.Now()
@@ -78,4 +78,12 @@ func (p *pluginContext) OnTick() {
 			_ = proxywasm.ResumeHttpResponse()
 		}
 	}
+}
+
+// countPanic counts and logs a recovered panic. It guards itself: a
+// second panic here must not take the proxy down either.
+func (p *pluginContext) countPanic(r any) {
+	defer func() { _ = recover() }()
+	proxywasm.LogErrorf("tokenmeter: recovered from a panic, passing the call through unmetered: %v", r)
+	p.metrics.count(metricRecoveredPanics, 1)
 }
