@@ -1,4 +1,206 @@
 package parsers
 
-// STUB: to be written.
-func newOpenAIChat() Parser { return nil }
+import (
+	"bytes"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// OpenAI Chat Completions (wire-formats §2) and the vendors that copy it
+// (§10: Azure, DeepSeek, Groq, OpenRouter, Mistral, xAI, vLLM).
+//
+// A stream is data-only SSE of chat.completion.chunk objects ending with
+// "data: [DONE]". What the parser takes from it:
+//
+//   - Usage from any non-null "usage" object, wherever it sits: the OpenAI
+//     include_usage chunk with "choices": [], DeepSeek's and Mistral's finish
+//     chunk, OpenRouter's last message, vLLM's every chunk (cumulative), and
+//     Groq's x_groq.usage. All are running totals: the latest wins, so Groq's
+//     two reports of the same call count once and vLLM's are not summed.
+//   - Completed when [DONE] arrives, or as soon as every choice seen so far
+//     has a finish_reason (servers that end with a clean EOF after the finish
+//     chunk). An empty finish_reason is null. Choice indices of 64 and above
+//     are not tracked and only [DONE] completes such a stream. Completed says
+//     the response reached its end, not that it succeeded: an error that ends
+//     with a finish_reason or [DONE] is Completed with Err set.
+//   - Errors: a top-level "error" object (or string), vLLM's older
+//     {"object":"error",...}, and finish_reason "error" (Mistral,
+//     OpenRouter); see errorFields.toError for type and status.
+//   - Model: the first non-empty "model"; Azure's prompt-filter chunk carries
+//     an empty one.
+//
+// Kinds: [DONE] is ignored (it still marks completion); a chunk with an id,
+// model, choices, usage or prompt_filter_results is meaningful, including
+// Azure's first chunk that holds only prompt_filter_results, which shows
+// that the prompt passed the filter and generation is under way; a JSON
+// object with none of those is ignored.
+//
+// Fast path: once the model is known, a chunk that the byte scan (live)
+// finds without a non-null usage, error, finish_reason, x_groq or non-zero
+// index is a plain content delta and is reported meaningful without gjson.
+// Such a chunk is only checked to be brace-delimited, so a broken chunk that
+// still ends in "}" counts as meaningful rather than malformed; it cannot
+// change the result either way.
+type openAIChat struct {
+	res   Result
+	usage openAIUsage
+	// seen and finished are bit sets of choice indices below 64.
+	seen, finished uint64
+}
+
+func newOpenAIChat() Parser { return &openAIChat{} }
+
+// Keys whose presence sends a chunk to gjson (see live).
+var (
+	keyUsage  = []byte(`"usage"`)
+	keyError  = []byte(`"error"`)
+	keyFinish = []byte(`"finish_reason"`)
+	keyIndex  = []byte(`"index"`)
+	keyXGroq  = []byte(`"x_groq"`)
+)
+
+func (p *openAIChat) Message(_, data []byte) Kind {
+	d := bytes.TrimSpace(data)
+	if bytes.Equal(d, doneMarker) {
+		p.res.Completed = true
+		return KindIgnored
+	}
+	if !braced(d) {
+		return notObject(d)
+	}
+	if p.res.Model != "" && !live(d, keyUsage) && !live(d, keyError) &&
+		!live(d, keyFinish) && !live(d, keyIndex) && !live(d, keyXGroq) {
+		return KindMeaningful
+	}
+	s := view(d)
+	if !gjson.Valid(s) {
+		return KindMalformed
+	}
+	return p.chunk(gjson.Parse(s))
+}
+
+// Body reads a chat.completion body. It is Completed unless it reports an
+// error (OpenRouter can answer 200 with an error object).
+func (p *openAIChat) Body(data []byte) Kind {
+	d := bytes.TrimSpace(data)
+	if !braced(d) || !gjson.Valid(view(d)) {
+		return KindMalformed
+	}
+	k := p.chunk(gjson.Parse(view(d)))
+	p.res.Completed = k == KindMeaningful
+	return k
+}
+
+func (p *openAIChat) Result() *Result { return &p.res }
+
+func (p *openAIChat) Reset() {
+	p.res.reset()
+	p.usage = openAIUsage{}
+	p.seen, p.finished = 0, 0
+}
+
+// chunk reads one chunk (or a whole non-stream body) in one pass over its
+// top-level members, then applies them in a fixed order so that an error is
+// recorded before the finish_reason "error" that accompanies it.
+func (p *openAIChat) chunk(root gjson.Result) Kind {
+	var usage, xgroq, errv, choices gjson.Result
+	known, flatErr := false, false
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			known = true
+			if v.Type == gjson.String {
+				p.res.setModel(v.Str)
+			}
+		case "id":
+			known = true
+			if strings.HasPrefix(v.Str, "gen-") {
+				p.res.setVendor("openrouter")
+			}
+		case "choices":
+			known = true
+			choices = v
+		case "usage":
+			usage = v
+		case "error":
+			errv = v
+		case "object":
+			flatErr = v.Str == "error"
+		case "x_groq":
+			xgroq = v
+			p.res.setVendor("groq")
+		case "prompt_filter_results":
+			known = true
+			p.res.setVendor("azure")
+		case "provider":
+			p.res.setVendor("openrouter")
+		}
+		return true
+	})
+
+	kind := KindIgnored
+	if known {
+		kind = KindMeaningful
+	}
+	if errv.IsObject() || errv.Type == gjson.String && errv.Str != "" {
+		p.res.fail(readErrorFields(errv).toError())
+		kind = KindError
+	} else if flatErr {
+		p.res.fail(readErrorFields(root).toError())
+		kind = KindError
+	}
+	if u := xgroq.Get("usage"); u.IsObject() {
+		p.usage.read(&p.res, u, &chatUsage)
+		kind = max(kind, KindMeaningful)
+	}
+	if usage.IsObject() {
+		p.usage.read(&p.res, usage, &chatUsage)
+		kind = max(kind, KindMeaningful)
+	}
+	if choices.IsArray() && p.choices(choices) {
+		p.res.fail(Error{Type: fallbackErrorType, Message: `finish_reason "error"`, Status: StatusFor(0, fallbackErrorType)})
+		kind = KindError
+	}
+	return kind
+}
+
+// choices tracks which choices exist and which finished, and reports whether
+// one finished with "error".
+func (p *openAIChat) choices(choices gjson.Result) (failed bool) {
+	pos := uint64(0)
+	choices.ForEach(func(_, c gjson.Result) bool {
+		index, reason := pos, ""
+		pos++
+		c.ForEach(func(k, v gjson.Result) bool {
+			switch k.Str {
+			case "index":
+				if n, ok := count(v); ok {
+					index = n
+				}
+			case "finish_reason":
+				reason = v.Str
+			case "content_filter_results", "content_filter_offsets":
+				p.res.setVendor("azure")
+			}
+			return true
+		})
+		var bit uint64
+		if index < 64 {
+			bit = 1 << index
+		}
+		p.seen |= bit
+		if reason != "" {
+			p.finished |= bit
+			if p.res.FinishReason == "" {
+				p.res.FinishReason = strings.Clone(reason)
+			}
+			failed = failed || reason == "error"
+		}
+		return true
+	})
+	if p.finished != 0 && p.seen&^p.finished == 0 {
+		p.res.Completed = true
+	}
+	return failed
+}

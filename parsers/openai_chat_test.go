@@ -1,0 +1,5 @@
+package parsers
+
+import "testing"
+
+func TestOpenAIChatFixtures(t *testing.T) { runFixtures(t, APIOpenAIChat, "openai_chat") }

@@ -1,0 +1,7 @@
+package parsers
+
+import "testing"
+
+func TestOpenAIResponsesFixtures(t *testing.T) {
+	runFixtures(t, APIOpenAIResponses, "openai_responses")
+}
