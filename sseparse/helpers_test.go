@@ -1,0 +1,136 @@
+package sseparse
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// ev is an Event copied out of framer memory, comparable with ==.
+type ev struct {
+	Name, Data, ID string
+	Retry          int64
+	Raw            bool
+}
+
+// data is the common expectation: an event with data only.
+func data(s string) ev { return ev{Data: s, Retry: -1} }
+
+func (e ev) String() string {
+	return fmt.Sprintf("{Name:%q Data:%q ID:%q Retry:%d Raw:%v}", e.Name, e.Data, e.ID, e.Retry, e.Raw)
+}
+
+// outcome is everything a framer reports for one body.
+type outcome struct {
+	Events []ev
+	Stats  Stats
+	Err    error
+}
+
+// run feeds chunks to f the way the proxy does (Feed, drain, ..., Close,
+// drain) and copies every event before the next call invalidates it.
+func run(f Framer, chunks [][]byte) outcome {
+	var o outcome
+	var e Event
+	drain := func() {
+		for f.Next(&e) {
+			o.Events = append(o.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+		}
+	}
+	for _, c := range chunks {
+		f.Feed(c)
+		drain()
+	}
+	f.Close()
+	drain()
+	o.Stats, o.Err = f.Stats(), f.Err()
+	return o
+}
+
+// splitAt cuts body at the given ascending offsets. Each chunk is a fresh
+// copy, and the previous one is scribbled over after use, so a framer that
+// keeps a chunk longer than allowed gets caught.
+func splitAt(body []byte, points ...int) [][]byte {
+	var chunks [][]byte
+	prev := 0
+	for _, p := range append(points, len(body)) {
+		chunks = append(chunks, append([]byte(nil), body[prev:p]...))
+		prev = p
+	}
+	return chunks
+}
+
+// runScribbled is run, but each chunk is overwritten with junk as soon as the
+// framer is done with it (Next returned false), as a proxy reusing its
+// buffer would.
+func runScribbled(f Framer, chunks [][]byte) outcome {
+	var o outcome
+	var e Event
+	drain := func() {
+		for f.Next(&e) {
+			o.Events = append(o.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+		}
+	}
+	for _, c := range chunks {
+		f.Feed(c)
+		drain()
+		for i := range c {
+			c[i] = '#'
+		}
+	}
+	f.Close()
+	drain()
+	o.Stats, o.Err = f.Stats(), f.Err()
+	return o
+}
+
+// bytewise cuts body into one-byte chunks.
+func bytewise(body []byte) [][]byte {
+	pts := make([]int, 0, len(body))
+	for i := 1; i < len(body); i++ {
+		pts = append(pts, i)
+	}
+	return splitAt(body, pts...)
+}
+
+// checkChunkings runs body whole, byte by byte and (for small bodies) split
+// at every single point and every pair of points, and checks each result
+// equals want.
+func checkChunkings(t *testing.T, newFramer func() Framer, body string, want outcome) {
+	t.Helper()
+	b := []byte(body)
+	check := func(how string, chunks [][]byte) {
+		t.Helper()
+		got := runScribbled(newFramer(), chunks)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s:\n got %v\nwant %v", how, got, want)
+		}
+	}
+	check("whole", [][]byte{append([]byte(nil), b...)})
+	check("bytewise", bytewise(b))
+	if len(b) > 400 {
+		return
+	}
+	for i := 0; i <= len(b); i++ {
+		check(fmt.Sprintf("split at %d", i), splitAt(b, i))
+	}
+	if len(b) > 80 {
+		return
+	}
+	for i := 0; i <= len(b); i++ {
+		for j := i; j <= len(b); j++ {
+			check(fmt.Sprintf("split at %d,%d", i, j), splitAt(b, i, j))
+		}
+	}
+}
+
+func (o outcome) String() string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%d events %+v err=%v", len(o.Events), o.Stats, o.Err)
+	for _, e := range o.Events {
+		sb.WriteString("\n    ")
+		sb.WriteString(e.String())
+	}
+	return sb.String()
+}
