@@ -14,6 +14,12 @@ func StatusFor(code int, errType string) int {
 	switch {
 	case t == "overloaded_error":
 		return 529
+	case t == "api_error": // Anthropic's internal server error
+		return 500
+	case t == "timeout_error": // Anthropic
+		return 504
+	case t == "billing_error": // Anthropic
+		return 402
 	case containsAny(t, "rate_limit", "rate-limit", "ratelimit", "too_many_requests", "quota", "resource_exhausted", "throttl"):
 		return 429
 	case containsAny(t, "unavailable", "overloaded"):
