@@ -28,11 +28,11 @@ func (u *Usage) take(dst *uint64, name string, r gjson.Result) {
 // object. The strings alias framer memory, so the kept ones are cloned.
 // code is the provider's own code (numeric for Google, absent for
 // Anthropic); a numeric 4xx/5xx code decides the status over the type.
-// A missing type becomes "error" so that the error still counts as
-// recorded (Result.Err.Type == "" means "no error").
+// A missing type becomes fallbackErrorType so that the error still counts
+// as recorded (Result.Err.Type == "" means "no error").
 func providerError(typ string, code gjson.Result, msg string) Error {
 	if typ == "" {
-		typ = "error"
+		typ = fallbackErrorType
 	}
 	var codeText string
 	if code.Type == gjson.Number || code.Type == gjson.String {
