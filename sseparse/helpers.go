@@ -103,7 +103,11 @@ func (r *lineReader) next() ([]byte, bool) {
 	end := len(p)
 	if r.crEOL {
 		if r.cr < i {
-			r.cr = indexFrom(p, i, '\r')
+			if p[i] == '\r' { // an empty CRLF line: spare the call
+				r.cr = i
+			} else {
+				r.cr = indexFrom(p, i, '\r')
+			}
 		}
 		end = r.cr
 	}
@@ -113,10 +117,12 @@ func (r *lineReader) next() ([]byte, bool) {
 		r.nl = -1
 		if p[i] == '\n' {
 			r.nl = i
-		} else if j := bytes.IndexByte(p[i:end], '\n'); j >= 0 {
-			r.nl = i + j
 		} else if end == len(p) {
-			r.nl = len(p)
+			r.nl = indexFrom(p, i, '\n')
+		} else if end > i {
+			if j := bytes.IndexByte(p[i:end], '\n'); j >= 0 {
+				r.nl = i + j
+			}
 		}
 	}
 	next := end + 1

@@ -178,12 +178,15 @@ func (d *SSE) line(line []byte, trunc bool, ev *Event) bool {
 		}
 		return false
 	}
-	// Fast path for the most common line.
+	// Fast paths for the most common lines.
 	if len(line) >= 5 && string(line[:5]) == "data:" {
 		if d.raw {
 			d.dropRaw()
 		}
 		return d.field(fieldData, line[5:], trunc, ev)
+	}
+	if len(line) >= 6 && string(line[:6]) == "event:" && !d.raw {
+		return d.field(fieldEvent, line[6:], trunc, ev)
 	}
 	if d.raw {
 		if len(line) != 0 && !isField(line) {
@@ -249,9 +252,9 @@ func (d *SSE) field(f int, value []byte, trunc bool, ev *Event) bool {
 		// Leniency: "event: message_delta data: {...}" on one line, as some
 		// proxies write it, is an event type followed by a data line.
 		if bytes.IndexByte(value, ' ') >= 0 {
-			if i := bytes.Index(value, []byte(" data:")); i >= 0 {
+			if i := bytes.Index(value, dataSep); i >= 0 {
 				d.name.set(bytes.TrimRight(value[:i], " \t"))
-				v := value[i+len(" data:"):]
+				v := value[i+len(dataSep):]
 				if len(v) > 0 && v[0] == ' ' {
 					v = v[1:]
 				}
@@ -499,4 +502,7 @@ func (f *pendingField) add(v []byte, limit int) {
 	f.b = f.buf
 }
 
-var nl = []byte{'\n'}
+var (
+	nl      = []byte{'\n'}
+	dataSep = []byte(" data:")
+)
