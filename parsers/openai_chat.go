@@ -26,22 +26,30 @@ import (
 //     with a finish_reason or [DONE] is Completed with Err set.
 //   - Errors: a top-level "error" object (or string), vLLM's older
 //     {"object":"error",...}, and finish_reason "error" (Mistral,
-//     OpenRouter); see errorFields.toError for type and status.
+//     OpenRouter). Type and status are explained at errorFields; a bare
+//     finish_reason "error" has Type "error" and status 502.
 //   - Model: the first non-empty "model"; Azure's prompt-filter chunk carries
 //     an empty one.
+//   - Vendor: "azure" from prompt_filter_results or content_filter_* on a
+//     choice, "groq" from x_groq, "openrouter" from a "gen-" id, a provider
+//     member or a usage cost, "deepseek" from prompt_cache_hit_tokens, "xai"
+//     from cost_in_usd_ticks or its reasoning arithmetic (openAIUsage).
+//     Mistral and vLLM put nothing distinctive in their bodies and stay "".
+//     The marks are read from parsed chunks only, which always include the
+//     first chunk, where every vendor above puts its mark (or its usage).
 //
-// Kinds: [DONE] is ignored (it still marks completion); a chunk with an id,
-// model, choices, usage or prompt_filter_results is meaningful, including
-// Azure's first chunk that holds only prompt_filter_results, which shows
-// that the prompt passed the filter and generation is under way; a JSON
-// object with none of those is ignored.
+// Kinds: [DONE] is ignored (it still marks completion); a chunk with an
+// error is an error; a chunk with an id, model, choices, usage or
+// prompt_filter_results is meaningful, including Azure's first chunk that
+// holds only prompt_filter_results, which shows that the prompt passed the
+// filter and generation is under way; a JSON object with none of those is
+// ignored.
 //
-// Fast path: once the model is known, a chunk that the byte scan (live)
-// finds without a non-null usage, error, finish_reason, x_groq or non-zero
-// index is a plain content delta and is reported meaningful without gjson.
-// Such a chunk is only checked to be brace-delimited, so a broken chunk that
-// still ends in "}" counts as meaningful rather than malformed; it cannot
-// change the result either way.
+// Fast path: once the model is known, a chunk that plainChunk finds to be a
+// plain content delta is reported meaningful without gjson. Such a chunk is
+// only checked to be brace-delimited, so a broken chunk that still ends in
+// "}" counts as meaningful rather than malformed; it cannot change the
+// result either way.
 type openAIChat struct {
 	res   Result
 	usage openAIUsage
@@ -50,15 +58,6 @@ type openAIChat struct {
 }
 
 func newOpenAIChat() Parser { return &openAIChat{} }
-
-// Keys whose presence sends a chunk to gjson (see live).
-var (
-	keyUsage  = []byte(`"usage"`)
-	keyError  = []byte(`"error"`)
-	keyFinish = []byte(`"finish_reason"`)
-	keyIndex  = []byte(`"index"`)
-	keyXGroq  = []byte(`"x_groq"`)
-)
 
 func (p *openAIChat) Message(_, data []byte) Kind {
 	d := bytes.TrimSpace(data)
@@ -69,8 +68,7 @@ func (p *openAIChat) Message(_, data []byte) Kind {
 	if !braced(d) {
 		return notObject(d)
 	}
-	if p.res.Model != "" && !live(d, keyUsage) && !live(d, keyError) &&
-		!live(d, keyFinish) && !live(d, keyIndex) && !live(d, keyXGroq) {
+	if p.res.Model != "" && plainChunk(d) {
 		return KindMeaningful
 	}
 	s := view(d)
@@ -204,3 +202,75 @@ func (p *openAIChat) choices(choices gjson.Result) (failed bool) {
 	}
 	return failed
 }
+
+// plainChunk reports whether a chunk is a plain content delta that needs no
+// parsing: no member named usage, error, finish_reason, index or x_groq has
+// a value other than null, "" or 0, and it is not vLLM's older
+// {"object":"error",...}. It makes one pass over the colons and looks at
+// the key before each, which is much cheaper than a search per key in text
+// as full of quotes as JSON. It never misses a key written plainly; a false
+// alarm (a colon inside a string that happens to follow such a key) only
+// costs a parse. Keys spelled with escapes ("\u0075sage") are not
+// recognised; no provider writes keys so.
+func plainChunk(d []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(d[i:], ':')
+		if j < 0 {
+			return true
+		}
+		colon := i + j
+		i = colon + 1
+		switch string(keyBefore(d[:colon])) {
+		case `"usage"`, `"error"`, `"finish_reason"`, `"index"`, `"x_groq"`:
+			if !trivial(skipSpace(d[i:])) {
+				return false
+			}
+		case `"object"`:
+			if bytes.HasPrefix(skipSpace(d[i:]), []byte(`"error"`)) {
+				return false
+			}
+		}
+	}
+}
+
+// keyBefore returns the quoted string that ends d, ignoring trailing white
+// space, if it can be one of the keys plainChunk looks for; else nil.
+func keyBefore(d []byte) []byte {
+	end := len(d) - 1
+	for end >= 0 && isSpace(d[end]) {
+		end--
+	}
+	if end < 1 || d[end] != '"' {
+		return nil
+	}
+	switch d[end-1] { // the last letter of usage, error, finish_reason, index, x_groq, object
+	case 'e', 'r', 'n', 'x', 'q', 't':
+	default:
+		return nil
+	}
+	start := bytes.LastIndexByte(d[:end], '"')
+	if start < 0 {
+		return nil
+	}
+	return d[start : end+1]
+}
+
+// trivial reports whether a JSON value starts as null, "" or a bare 0.
+func trivial(v []byte) bool {
+	switch {
+	case bytes.HasPrefix(v, []byte("null")), bytes.HasPrefix(v, []byte(`""`)):
+		return true
+	case len(v) > 0 && v[0] == '0':
+		return len(v) == 1 || v[1] == ',' || v[1] == '}' || v[1] == ']' || isSpace(v[1])
+	}
+	return false
+}
+
+func skipSpace(d []byte) []byte {
+	for len(d) > 0 && isSpace(d[0]) {
+		d = d[1:]
+	}
+	return d
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

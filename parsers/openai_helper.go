@@ -1,7 +1,6 @@
 package parsers
 
 import (
-	"bytes"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -143,7 +142,7 @@ func (o *openAIUsage) read(r *Result, obj gjson.Result, d *usageDialect) {
 }
 
 // errorFields is an OpenAI-style error as found on the wire, before it is
-// turned into an Error.
+// turned into an Error by toError (Type) and httpStatus (Status).
 type errorFields struct {
 	typ, msg string
 	code     string // code as text, string or number
@@ -225,44 +224,4 @@ func (f errorFields) httpStatus() int {
 		return s
 	}
 	return StatusFor(0, f.typ)
-}
-
-// live reports whether key (quoted, as in `"usage"`) occurs in d other than
-// as an object key whose value is null, "" or 0. It is the byte scan that
-// lets a content chunk skip gjson: it never misses a key written plainly, and
-// a false positive only costs a parse. A key spelled with escapes
-// ("\u0075sage") is not recognised; no provider writes keys so.
-func live(d, key []byte) bool {
-	for {
-		i := bytes.Index(d, key)
-		if i < 0 {
-			return false
-		}
-		d = skipSpace(d[i+len(key):])
-		if len(d) == 0 || d[0] != ':' {
-			return true // a string value, such as "object":"error"
-		}
-		d = skipSpace(d[1:])
-		if !trivial(d) {
-			return true
-		}
-	}
-}
-
-// trivial reports whether a JSON value starts as null, "" or a bare 0.
-func trivial(v []byte) bool {
-	switch {
-	case bytes.HasPrefix(v, []byte("null")), bytes.HasPrefix(v, []byte(`""`)):
-		return true
-	case len(v) > 0 && v[0] == '0':
-		return len(v) == 1 || v[1] == ',' || v[1] == '}' || v[1] == ']' || v[1] <= ' '
-	}
-	return false
-}
-
-func skipSpace(d []byte) []byte {
-	for len(d) > 0 && (d[0] == ' ' || d[0] == '\t' || d[0] == '\n' || d[0] == '\r') {
-		d = d[1:]
-	}
-	return d
 }

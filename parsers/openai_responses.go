@@ -36,10 +36,16 @@ import (
 // "response.*" event is meaningful, including types this parser does not
 // know; anything else (keep-alives, unknown events, [DONE]) is ignored.
 //
-// Fast path: only the top-level "type" is read (it comes first on the wire,
-// so gjson stops early) for everything but the created/in-progress and
-// terminal events, which are the only ones parsed. Like Chat, a skipped
+// Fast path: of most events only the top-level "type" is read (it comes
+// first on the wire, so gjson stops early); only the created/in-progress,
+// terminal and error events are validated and parsed. Like Chat, a skipped
 // event is only checked to be brace-delimited.
+//
+// Non-stream bodies: a terminal status completes the response except
+// "failed", which is an error (the package contract completes only bodies
+// that are not errors); "queued" and "in_progress" (background mode) are
+// meaningful but not completed. A body with an error object and no status
+// is the HTTP error envelope.
 type openAIResponses struct {
 	res   Result
 	usage openAIUsage
@@ -103,8 +109,12 @@ func (p *openAIResponses) Message(name, data []byte) Kind {
 		return KindMalformed
 	}
 	root := gjson.Parse(s)
-	if ev == respError {
+	switch ev {
+	case respError:
 		return p.errorEvent(root)
+	case respStarted:
+		p.res.setModel(root.Get("response.model").Str)
+		return KindMeaningful
 	}
 	return p.response(root.Get("response"), implied)
 }
@@ -136,9 +146,9 @@ func (p *openAIResponses) Reset() {
 	p.usage = openAIUsage{}
 }
 
-// response reads a Response object. implied is the status a terminal event
-// type stands for ("" for other events and for bodies); the object's own
-// status wins when it is terminal.
+// response reads a final Response object, or a body. implied is the status
+// a terminal event type stands for ("" for bodies); the object's own status
+// wins when it is terminal.
 func (p *openAIResponses) response(resp gjson.Result, implied string) Kind {
 	var status, usage, errv, details gjson.Result
 	resp.ForEach(func(k, v gjson.Result) bool {
