@@ -71,21 +71,21 @@ func (p *openAIChat) Message(_, data []byte) Kind {
 	if p.res.Model != "" && plainChunk(d) {
 		return KindMeaningful
 	}
-	s := view(d)
-	if !gjson.Valid(s) {
+	root, ok := object(d)
+	if !ok {
 		return KindMalformed
 	}
-	return p.chunk(gjson.Parse(s))
+	return p.chunk(root)
 }
 
 // Body reads a chat.completion body. It is Completed unless it reports an
 // error (OpenRouter can answer 200 with an error object).
 func (p *openAIChat) Body(data []byte) Kind {
-	d := bytes.TrimSpace(data)
-	if !braced(d) || !gjson.Valid(view(d)) {
+	root, ok := object(bytes.TrimSpace(data))
+	if !ok {
 		return KindMalformed
 	}
-	k := p.chunk(gjson.Parse(view(d)))
+	k := p.chunk(root)
 	p.res.Completed = k == KindMeaningful
 	return k
 }

@@ -84,32 +84,26 @@ func (o *openAIUsage) read(r *Result, obj gjson.Result, d *usageDialect) {
 	obj.ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case d.input:
-			n, _ := u.note(d.input, v)
-			keep(&u.InputTokens, n)
+			u.take(&u.InputTokens, d.input, v)
 		case d.output:
-			n, _ := u.note(d.output, v)
-			keep(&o.output, n)
+			u.take(&o.output, d.output, v)
 		case d.total:
-			n, _ := u.note(d.total, v)
-			keep(&u.ProviderTotal, n)
+			u.take(&u.ProviderTotal, d.total, v)
 		case d.inputDetails:
 			if v.IsObject() {
 				v.ForEach(func(k, v gjson.Result) bool {
 					switch k.Str {
 					case "cached_tokens":
-						n, _ := u.note(d.cached, v)
-						keep(&u.CacheReadTokens, n)
+						u.take(&u.CacheReadTokens, d.cached, v)
 					case "cache_write_tokens":
-						n, _ := u.note(d.cacheWrite, v)
-						keep(&u.CacheCreationTokens, n)
+						u.take(&u.CacheCreationTokens, d.cacheWrite, v)
 					}
 					return true
 				})
 			}
 		case d.outputDetails:
 			if v.IsObject() {
-				n, _ := u.note(d.reasoning, v.Get("reasoning_tokens"))
-				keep(&u.ReasoningTokens, n)
+				u.take(&u.ReasoningTokens, d.reasoning, v.Get("reasoning_tokens"))
 			}
 		case "prompt_cache_hit_tokens":
 			if n, ok := u.note("prompt_cache_hit_tokens", v); ok {

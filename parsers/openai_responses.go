@@ -93,8 +93,7 @@ func (p *openAIResponses) Message(name, data []byte) Kind {
 	if !braced(d) {
 		return notObject(d)
 	}
-	s := view(d)
-	t := gjson.Get(s, "type")
+	t := gjson.Get(view(d), "type")
 	if t.Type != gjson.String {
 		t.Str = view(name)
 	}
@@ -105,10 +104,10 @@ func (p *openAIResponses) Message(name, data []byte) Kind {
 	case respProgress:
 		return KindMeaningful
 	}
-	if !gjson.Valid(s) {
+	root, ok := object(d)
+	if !ok {
 		return KindMalformed
 	}
-	root := gjson.Parse(s)
 	switch ev {
 	case respError:
 		return p.errorEvent(root)
@@ -123,11 +122,10 @@ func (p *openAIResponses) Message(name, data []byte) Kind {
 // an HTTP error. It is Completed when the response reached a terminal status
 // other than "failed".
 func (p *openAIResponses) Body(data []byte) Kind {
-	d := bytes.TrimSpace(data)
-	if !braced(d) || !gjson.Valid(view(d)) {
+	root, ok := object(bytes.TrimSpace(data))
+	if !ok {
 		return KindMalformed
 	}
-	root := gjson.Parse(view(d))
 	if e := root.Get("error"); e.IsObject() && !root.Get("status").Exists() {
 		p.res.fail(readErrorFields(e).toError())
 		return KindError
