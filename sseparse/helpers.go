@@ -209,7 +209,7 @@ func indexFrom(p []byte, i int, c byte) int {
 }
 
 // jsonScanner follows JSON's lexical structure just far enough to find where
-// a value that opens with '{' or '[' closes: it counts brackets outside
+// a value that opens with '{', '[' or '"' closes: it counts brackets outside
 // strings, and a string ends at a '"' that is not escaped. It does not
 // validate. All its state is in the struct, so a value can be fed in pieces
 // split anywhere, even inside an escape.
@@ -219,37 +219,61 @@ type jsonScanner struct {
 	esc   bool
 }
 
-// scan consumes p and returns the index just past the bracket that closes
-// the outermost value, or -1 if p ends first. The first byte ever fed must be
-// the opening bracket.
+// scan consumes p and returns the index just past the byte that closes the
+// outermost value, or -1 if p ends first. The first byte ever fed must be the
+// value's first byte.
 func (s *jsonScanner) scan(p []byte) int {
-	for i := 0; i < len(p); i++ {
-		c := p[i]
+	i := 0
+	if s.esc { // an escape split from the character it escapes
+		s.esc = false
+		i++
+	}
+	q := -1 // the next '"' at or after i (len(p) if none), when q >= i
+	for i < len(p) {
 		if s.inStr {
-			switch {
-			case s.esc:
-				s.esc = false
-			case c == '\\':
-				s.esc = true
-			case c == '"':
-				s.inStr = false
+			// Strings are most of the bytes: find their end with IndexByte,
+			// and look for escapes only up to that quote.
+			if q < i {
+				q = indexFrom(p, i, '"')
+			}
+			if k := bytes.IndexByte(p[i:q], '\\'); k >= 0 {
+				i += k + 2
+				if i > len(p) {
+					s.esc = true
+				}
+				continue
+			}
+			if q == len(p) {
+				return -1
+			}
+			i, s.inStr = q+1, false
+			if s.depth == 0 { // the value was a string
+				return i
 			}
 			continue
 		}
-		switch c {
+		c := p[i]
+		i++
+		switch jsonClass[c] {
+		case 0:
 		case '"':
 			s.inStr = true
-		case '{', '[':
+		case '{':
 			s.depth++
-		case '}', ']':
+		case '}':
 			s.depth--
 			if s.depth <= 0 {
-				return i + 1
+				return i
 			}
 		}
 	}
 	return -1
 }
+
+// jsonClass maps the bytes the scanner acts on outside strings to one
+// representative, everything else to 0: one table load beats a chain of
+// comparisons on the whitespace and punctuation between strings.
+var jsonClass = [256]byte{'"': '"', '{': '{', '[': '{', '}': '}', ']': '}'}
 
 // objectScan decides, over bytes fed in pieces, whether they form exactly one
 // JSON object with optional surrounding whitespace.

@@ -6,9 +6,11 @@ package sseparse
 // model produces them. An element ends where its brackets balance, counting
 // only outside strings and honouring escapes, so no JSON is decoded.
 //
-// Elements are objects or arrays (the only kinds LLM APIs stream); any other
-// byte between elements except whitespace and ',' is counted in
-// Stats.Malformed and skipped. A body that is a bare object instead of an
+// Elements are objects (all that LLM APIs stream), arrays or strings. Any
+// other byte between elements except whitespace and ',' (a number, true,
+// false, null, or junk) is counted in Stats.Malformed and skipped; strings
+// are framed rather than skipped so that a bracket inside one cannot start
+// an element. A body that is a bare object instead of an
 // array (a non-stream error reply) is framed as one element. An element cut
 // off by the end of the body is counted as Malformed, not emitted.
 type JSONArray struct {
@@ -65,7 +67,7 @@ func (a *JSONArray) Next(ev *Event) bool {
 			continue
 		}
 		switch {
-		case c == '{' && a.state != arrEnd, c == '[' && a.state == arrBetween:
+		case (c == '{' || c == '"') && a.state != arrEnd, c == '[' && a.state == arrBetween:
 			// An element starts here; it is scanned from its opening bracket.
 			a.state, a.scan, a.carrying, a.drop, a.size = arrElem, jsonScanner{}, false, false, 0
 			continue

@@ -71,7 +71,7 @@ func isBlank(line []byte) bool {
 // Close marks the end of the body; Next then emits a last line that had no
 // newline.
 func (n *NDJSON) Close() {
-	if n.closing == open {
+	if n.closing == closeNone {
 		n.closing = closeFlush
 	}
 }

@@ -29,13 +29,23 @@ import "bytes"
 //     but the OpenAI and Anthropic SDKs parse it, and so must a meter), and
 //     Stats.Unterminated records that the stream ended early.
 //   - Bare JSON objects: Gemini drops pretty-printed {"error": ...} objects
-//     into alt=sse streams without a "data:" prefix; a conforming parser
-//     silently loses them. See (*SSE).line.
+//     into alt=sse streams without a "data:" prefix, which a conforming
+//     parser silently loses. A line whose first non-blank byte is '{' starts
+//     one; lines join with "\n" until its braces balance (outside strings)
+//     and it is emitted with Event.Raw set. It ends a pending event first, as
+//     an empty line would. If an empty line or a known field comes before it
+//     balances, it was a stray brace: it is dropped (Stats.Malformed) and
+//     reading resumes there.
 //   - "event: x data: {...}" on one line is read as the two fields.
-//   - Consecutive data lines that are each a complete JSON object are
-//     emitted as separate events instead of being joined into invalid JSON.
-//   - A retry field is reported only with the event it arrives in (Event.Retry);
-//     an ID or retry in a dropped (oversize) event is ignored.
+//   - Data lines that are each a complete JSON object, with no empty line
+//     between them, are emitted as separate events (sharing the type, ID and
+//     retry) instead of being joined into invalid JSON.
+//   - A retry field is reported only with the event it arrives in
+//     (Event.Retry); an ID or retry inside a dropped oversize event is lost.
+//
+// An event whose data, type or ID exceeds the maximum event size is dropped
+// up to the next empty line. The decoder owns four buffers (an unfinished
+// line, the type, the data and the last ID), each bounded by that size.
 type SSE struct {
 	lr  lineReader
 	max int
@@ -65,7 +75,7 @@ type SSE struct {
 
 // Stages of end of stream, shared by the line-based framers.
 const (
-	open         uint8 = iota
+	closeNone    uint8 = iota
 	closeFlush         // Close called: read the unfinished last line
 	closePending       // then emit what is pending
 	closeDone
@@ -141,12 +151,13 @@ func (d *SSE) Next(ev *Event) bool {
 			}
 			continue
 		}
+		// The chunk is used up and the caller may reuse it, and saving its
+		// tail overwrites the line carry: keep what the pending event still
+		// needs from either.
+		d.name.keep(d.max)
+		d.data.keep(d.max)
 		switch d.closing {
-		case open:
-			// The chunk is used up and the caller may reuse it: keep what
-			// the pending event still needs from it.
-			d.name.keep(d.max)
-			d.data.keep(d.max)
+		case closeNone:
 			d.lr.save()
 			return false
 		case closeFlush:
@@ -446,7 +457,7 @@ func (d *SSE) Close() {
 	if !d.bomDone {
 		d.endBOM()
 	}
-	if d.closing == open {
+	if d.closing == closeNone {
 		d.closing = closeFlush
 	}
 }
