@@ -15,7 +15,7 @@ build: ## compile the plugin to dist/tokenmeter.wasm
 	@mkdir -p dist
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -o $(WASM) ./plugin
 
-test: unit ## run every test
+test: unit e2e ## run every test: unit tests, then end to end in a real Envoy
 
 unit: build ## run every unit test, natively and against the compiled .wasm
 	$(GO) test -count=1 ./...
@@ -33,6 +33,7 @@ fuzz: ## run each fuzz target for FUZZTIME
 
 lint: ## go vet and staticcheck
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./plugin
 	$(GO) run $(STATICCHECK) ./...
 
