@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"log"
 	"math/rand"
 	"os"
 	"reflect"
@@ -16,6 +18,12 @@ import (
 
 // wasmPath is the module `make build` writes; `make test` builds it first.
 const wasmPath = "../dist/tokenmeter.wasm"
+
+// TestMain silences the emulator, which prints every plugin log line.
+func TestMain(m *testing.M) {
+	log.SetOutput(io.Discard)
+	os.Exit(m.Run())
+}
 
 var (
 	wasmOnce sync.Once

@@ -328,8 +328,8 @@ func (h *httpContext) countFramerStats() {
 	if st.Oversize > 0 {
 		h.plugin.metrics.count(metricOversizeEvents, st.Oversize)
 	}
-	if st.Malformed > 0 {
-		h.plugin.metrics.count(metricParseErrors, st.Malformed)
+	if st.Malformed > 0 { // bytes that fit no message: one parse error per stream
+		h.plugin.metrics.count(metricParseErrors, 1)
 	}
 }
 
@@ -490,7 +490,6 @@ func (h *httpContext) buildRecord() *record {
 	r := &record{
 		provider:   h.provider(),
 		api:        h.req.api.String(),
-		model:      h.reqModel,
 		stream:     h.reqStream || h.mode == modeStream || h.mode == modeCollect,
 		status:     h.status,
 		ttfbMS:     -1,
@@ -511,11 +510,23 @@ func (h *httpContext) buildRecord() *record {
 		r.errorType = res.Err.Type
 		r.errorMessage = res.Err.Message
 	}
+	if r.model == "" {
+		r.model = h.requestModel()
+	}
 	if h.localReply != 0 {
 		r.status = h.localReply
 	}
 	r.outcome = h.outcome(res)
 	return r
+}
+
+// requestModel is the model the request asked for: named in the path
+// (Gemini, Vertex) or in the JSON body.
+func (h *httpContext) requestModel() string {
+	if h.req.model != "" {
+		return h.req.model
+	}
+	return h.reqModel
 }
 
 func (h *httpContext) outcome(res *parsers.Result) string {

@@ -346,15 +346,17 @@ func TestBadInputIsCountedNotFatal(t *testing.T) {
 			eachVM(t, func(t *testing.T, vm types.VMContext) {
 				body := readFixture(t, c.fixture)
 				for cut, chunks := range cuttings(body) {
-					host := startHost(t, vm, c.config)
-					o := run(t, host, chatCall(chunks))
-					if !bytes.Equal(o.forwarded, body) {
-						t.Fatalf("%s: forwarded bytes differ", cut)
-					}
-					checkUsage(t, o, c.want)
-					if c.counter != "" && counter(t, host, c.counter) != 1 {
-						t.Errorf("%s: %s = %d, want 1", cut, c.counter, counter(t, host, c.counter))
-					}
+					t.Run(cut, func(t *testing.T) {
+						host := startHost(t, vm, c.config)
+						o := run(t, host, chatCall(chunks))
+						if !bytes.Equal(o.forwarded, body) {
+							t.Fatal("forwarded bytes differ")
+						}
+						checkUsage(t, o, c.want)
+						if c.counter != "" && counter(t, host, c.counter) != 1 {
+							t.Errorf("%s = %d, want 1", c.counter, counter(t, host, c.counter))
+						}
+					})
 				}
 			})
 		})
