@@ -49,7 +49,8 @@ e2e: build envoy ## run the end-to-end tests in a real Envoy
 	$(GO) test -tags e2e -count=1 -timeout 10m ./e2e/...
 
 run: build envoy ## start the demo: fake LLM upstream, Envoy with tokenmeter, sample calls
-	$(GO) run ./e2e/cmd/demo
+	$(GO) build -o dist/demo ./e2e/cmd/demo
+	./dist/demo
 
 clean: ## remove build output
 	rm -rf dist
