@@ -39,6 +39,9 @@ type Config struct {
 	MaxModels int
 	// LogJSON writes one JSON log line per metered call.
 	LogJSON bool
+	// InjectStreamUsage asks OpenAI Chat streams for usage on the client's
+	// behalf and removes the extra usage chunk from the client's stream.
+	InjectStreamUsage bool
 }
 
 // route is one entry of the routes list: a matcher and its merged Config.
@@ -159,6 +162,7 @@ var fields = map[string]fieldSpec{
 	"log": enumField([]string{"json", "off"}, func(c *Config, s string) {
 		c.LogJSON = s == "json"
 	}),
+	"inject_stream_usage": boolField(func(c *Config) *bool { return &c.InjectStreamUsage }),
 }
 
 // parseConfig turns the plugin configuration into a pluginConfig. Empty

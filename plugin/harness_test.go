@@ -96,6 +96,7 @@ type observed struct {
 	// when they passed at once, len(chunks) when never.
 	releasedAt int
 	local      *proxytest.LocalHttpResponse
+	request    []byte         // request body as sent upstream
 	usage      map[string]any // llm.usage filter state, parsed
 	infoLogs   []string
 }
@@ -124,8 +125,9 @@ func run(t *testing.T, host proxytest.HostEmulator, ex exchange) observed {
 			t.Fatalf("request body paused")
 		}
 	}
-	respHeaders := append([][2]string{{":status", itoa(ex.status)}}, ex.headers...)
 	var o observed
+	o.request = host.GetCurrentRequestBody(id)
+	respHeaders := append([][2]string{{":status", itoa(ex.status)}}, ex.headers...)
 	o.released = host.CallOnResponseHeaders(id, respHeaders, len(ex.chunks) == 0) == types.ActionContinue
 	o.releasedAt = len(ex.chunks)
 	if o.released {

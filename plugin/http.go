@@ -41,6 +41,14 @@ type httpContext struct {
 	reqStream bool
 	reqBody   []byte
 	reqOver   bool
+	// Usage injection (inject_stream_usage): the request body is held to
+	// its end so stream_options can be added; strip then removes the
+	// added usage chunk from the response.
+	injectable bool
+	injected   bool
+	strip      *usageStripper
+	tail       [4]byte // last bytes of the held body, to know if it ended an event
+	tailLen    int
 
 	start      time.Time
 	firstByte  time.Time
@@ -113,6 +121,10 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	h.start = time.Now()
 	h.requestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
 	h.reqStream = req.stream
+	if h.cfg.InjectStreamUsage && req.api == parsers.APIOpenAIChat && !endOfStream {
+		h.injectable = true
+		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+	}
 	return types.ActionContinue
 }
 
@@ -123,6 +135,9 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action 
 	defer h.fail(&action)
 	if !h.metered || h.broken || h.reqOver {
 		return types.ActionContinue
+	}
+	if h.injectable {
+		return h.injectRequest(bodySize, endOfStream)
 	}
 	if bodySize > 0 {
 		if len(h.reqBody)+bodySize > h.cfg.MaxRequestBytes {
@@ -138,6 +153,36 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action 
 	}
 	if endOfStream {
 		h.readRequest()
+	}
+	return types.ActionContinue
+}
+
+// injectRequest holds the request body to its end (bounded by
+// max_request_bytes) and adds stream_options.include_usage when a stream
+// request leaves it unset.
+func (h *httpContext) injectRequest(bodySize int, endOfStream bool) types.Action {
+	if bodySize > h.cfg.MaxRequestBytes {
+		h.injectable, h.reqOver = false, true
+		h.plugin.metrics.count(metricBodyTooLarge, 1)
+		return types.ActionContinue
+	}
+	if !endOfStream {
+		return types.ActionPause
+	}
+	h.injectable = false
+	if bodySize == 0 {
+		return types.ActionContinue
+	}
+	body, err := proxywasm.GetHttpRequestBody(0, bodySize)
+	if err != nil {
+		return types.ActionContinue
+	}
+	h.reqBody = body
+	h.readRequest()
+	if changed := injectIncludeUsage(body); changed != nil {
+		if err := proxywasm.ReplaceHttpRequestBody(changed); err == nil {
+			h.injected = true
+		}
 	}
 	return types.ActionContinue
 }
@@ -195,6 +240,10 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 	h.mode = modeWhole
 	if h.framingSet && h.framing != framingWhole {
 		h.startStream()
+	}
+	if h.injected && h.mode == modeStream && h.framing == framingSSE {
+		h.strip = &usageStripper{maxEvent: h.cfg.MaxEventBytes}
+		_ = proxywasm.RemoveHttpResponseHeader("content-length")
 	}
 	if h.mode == modeCollect || (h.mode == modeStream && h.cfg.PrefetchMaxBytes == 0) {
 		return types.ActionContinue
@@ -276,10 +325,15 @@ func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
 	if h.holding {
 		from = h.consumed
 	}
-	if bodySize > from {
-		chunk, err := proxywasm.GetHttpResponseBody(from, bodySize-from)
-		if err == nil {
-			h.feed(chunk)
+	var body []byte
+	if bodySize > from || (h.strip != nil && bodySize > 0) {
+		start := from
+		if h.strip != nil {
+			start = 0 // the stripper needs every byte about to be forwarded
+		}
+		if b, err := proxywasm.GetHttpResponseBody(start, bodySize-start); err == nil {
+			body = b
+			h.feed(b[from-start:])
 		}
 	}
 	if endOfStream {
@@ -287,19 +341,40 @@ func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
 		h.drain()
 		h.countFramerStats()
 	}
-	if !h.holding {
-		return types.ActionContinue
-	}
-	h.consumed = bodySize
-	if h.localReply == 0 && h.prefetchFoundError() {
-		return types.ActionPause
-	}
-	meaningful := h.firstKind == parsers.KindMeaningful || h.firstKind == parsers.KindError
-	if meaningful || endOfStream || h.prefetchEvents >= h.cfg.PrefetchMaxEvents || bodySize >= h.cfg.PrefetchMaxBytes {
+	if h.holding {
+		h.consumed = bodySize
+		h.noteTail(body)
+		if h.localReply == 0 && h.prefetchFoundError() {
+			return types.ActionPause
+		}
+		meaningful := h.firstKind == parsers.KindMeaningful || h.firstKind == parsers.KindError
+		if !meaningful && !endOfStream && h.prefetchEvents < h.cfg.PrefetchMaxEvents && bodySize < h.cfg.PrefetchMaxBytes {
+			return types.ActionPause
+		}
 		h.release()
-		return types.ActionContinue
 	}
-	return types.ActionPause
+	if h.strip != nil {
+		if err := proxywasm.ReplaceHttpResponseBody(h.strip.process(body, endOfStream)); err != nil {
+			proxywasm.LogErrorf("tokenmeter: forwarding the stripped stream: %v", err)
+		}
+	}
+	return types.ActionContinue
+}
+
+// noteTail remembers the last bytes of the held body, so a release by the
+// timer can tell the stripper whether they ended an event.
+func (h *httpContext) noteTail(b []byte) {
+	if h.strip == nil {
+		return
+	}
+	for _, c := range b[max(0, len(b)-len(h.tail)):] {
+		if h.tailLen == len(h.tail) {
+			copy(h.tail[:], h.tail[1:])
+			h.tailLen--
+		}
+		h.tail[h.tailLen] = c
+		h.tailLen++
+	}
 }
 
 // feed pushes one chunk through the framer and parser.

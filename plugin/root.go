@@ -74,6 +74,9 @@ func (p *pluginContext) OnTick() {
 		}
 		p.metrics.count(metricPrefetchTimeout, 1)
 		h.release()
+		if h.strip != nil {
+			h.strip.released(endsAtBoundary(h.tail[:h.tailLen]))
+		}
 		if err := proxywasm.SetEffectiveContext(id); err == nil {
 			_ = proxywasm.ResumeHttpResponse()
 		}
