@@ -39,6 +39,10 @@ type Config struct {
 	MaxModels int
 	// LogJSON writes one JSON log line per metered call.
 	LogJSON bool
+	// Guard makes this instance only turn embedded errors into error
+	// statuses, reporting nothing (role "guard"): for a second instance in
+	// the upstream filters, so the retry it enables is not metered twice.
+	Guard bool
 	// InjectStreamUsage asks OpenAI Chat streams for usage on the client's
 	// behalf and removes the extra usage chunk from the client's stream.
 	InjectStreamUsage bool
@@ -161,6 +165,9 @@ var fields = map[string]fieldSpec{
 	"max_models":          intField(1, 10000, func(c *Config) *int { return &c.MaxModels }),
 	"log": enumField([]string{"json", "off"}, func(c *Config, s string) {
 		c.LogJSON = s == "json"
+	}),
+	"role": enumField([]string{"meter", "guard"}, func(c *Config, s string) {
+		c.Guard = s == "guard"
 	}),
 	"inject_stream_usage": boolField(func(c *Config) *bool { return &c.InjectStreamUsage }),
 }

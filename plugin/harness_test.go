@@ -97,6 +97,7 @@ type observed struct {
 	releasedAt int
 	local      *proxytest.LocalHttpResponse
 	request    []byte         // request body as sent upstream
+	headers    [][2]string    // response headers as released
 	usage      map[string]any // llm.usage filter state, parsed
 	infoLogs   []string
 }
@@ -164,6 +165,7 @@ func run(t *testing.T, host proxytest.HostEmulator, ex exchange) observed {
 			break
 		}
 	}
+	o.headers = host.GetCurrentResponseHeaders(id)
 	host.CompleteHttpContext(id)
 	o.usage = readUsage(t, host)
 	o.infoLogs = host.GetInfoLogs()

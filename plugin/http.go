@@ -71,7 +71,11 @@ type httpContext struct {
 	consumed       int
 	prefetchEvents int
 	firstKind      parsers.Kind // first message that was not ignored
-	localReply     int          // status of the local reply sent, 0 if none
+	localReply     int          // status an embedded error was turned into, 0 if none
+	// upstreamFilter is set when the plugin runs in a cluster's
+	// upstream_http_filters, where Envoy forwards a local reply without
+	// retrying: an embedded error rewrites the status there instead.
+	upstreamFilter bool
 
 	responseDone bool
 	upstreamCut  bool   // the call ended early because the upstream went away
@@ -118,6 +122,8 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	}
 	h.metered = true
 	h.req = req
+	_, err := proxywasm.GetProperty([]string{"upstream", "address"})
+	h.upstreamFilter = err == nil
 	h.start = time.Now()
 	h.requestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
 	h.reqStream = req.stream
@@ -344,8 +350,8 @@ func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
 	if h.holding {
 		h.consumed = bodySize
 		h.noteTail(body)
-		if h.localReply == 0 && h.prefetchFoundError() {
-			return types.ActionPause
+		if h.localReply == 0 && h.firstKind == parsers.KindError && h.cfg.RejectEmbeddedErrors {
+			return h.rejectEmbeddedError()
 		}
 		meaningful := h.firstKind == parsers.KindMeaningful || h.firstKind == parsers.KindError
 		if !meaningful && !endOfStream && h.prefetchEvents < h.cfg.PrefetchMaxEvents && bodySize < h.cfg.PrefetchMaxBytes {
@@ -408,16 +414,6 @@ func (h *httpContext) countFramerStats() {
 	}
 }
 
-// prefetchFoundError replies locally when the first meaningful message of
-// a held stream is an error and the configuration says to reject it.
-func (h *httpContext) prefetchFoundError() bool {
-	if h.firstKind != parsers.KindError || !h.cfg.RejectEmbeddedErrors {
-		return false
-	}
-	h.sendEmbeddedError()
-	return true
-}
-
 // wholeBody handles a non-stream body: held to its end for a 200 (so an
 // error inside it can still become a real error status), copied otherwise.
 func (h *httpContext) wholeBody(bodySize int, endOfStream bool) types.Action {
@@ -438,8 +434,7 @@ func (h *httpContext) wholeBody(bodySize int, endOfStream bool) types.Action {
 		}
 		h.parseWhole(body)
 		if h.parser.Result().Err.Type != "" && h.cfg.RejectEmbeddedErrors {
-			h.sendEmbeddedError()
-			return types.ActionPause
+			return h.rejectEmbeddedError()
 		}
 		h.release()
 		return types.ActionContinue
@@ -484,14 +479,27 @@ func (h *httpContext) parseWhole(body []byte) {
 	}
 }
 
-// sendEmbeddedError replaces a 200 response whose first meaningful message
-// is an error with a local reply carrying the mapped status, so clients and
-// Envoy's retry policy see the failure for what it is.
-func (h *httpContext) sendEmbeddedError() {
+// rejectEmbeddedError turns a 200 response whose first meaningful message
+// is an error into a real error status, so clients and Envoy's retry
+// policy see the failure for what it is: a local reply with the mapped
+// status and a JSON error body, or, in an upstream filter (whose local
+// replies Envoy does not retry), the held response with its status
+// rewritten. It returns the action the body callback must return.
+func (h *httpContext) rejectEmbeddedError() types.Action {
 	e := h.parser.Result().Err
 	status := e.Status
 	if status < 400 || status > 599 {
 		status = 502
+	}
+	h.release()
+	h.localReply = status
+	h.responseDone = true
+	h.end = time.Now()
+	h.publish()
+	if h.upstreamFilter {
+		_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(status))
+		_ = proxywasm.ReplaceHttpResponseHeader(embeddedErrorHeader, e.Type)
+		return types.ActionContinue
 	}
 	body := make([]byte, 0, 256)
 	body = append(body, `{"error":{`...)
@@ -499,19 +507,16 @@ func (h *httpContext) sendEmbeddedError() {
 	body = appendStringField(body, "message", e.Message, true)
 	body = appendStringField(body, "provider", h.provider(), true)
 	body = append(body, '}', '}')
-	headers := [][2]string{
-		{"content-type", "application/json"},
-		{"x-tokenmeter-embedded-error", e.Type},
-	}
-	h.release()
-	h.localReply = status
-	h.responseDone = true
-	h.end = time.Now()
-	h.publish()
+	headers := [][2]string{{"content-type", "application/json"}, {embeddedErrorHeader, e.Type}}
 	if err := proxywasm.SendHttpResponse(uint32(status), headers, body, -1); err != nil {
 		proxywasm.LogErrorf("tokenmeter: sending the embedded-error reply: %v", err)
 	}
+	return types.ActionPause
 }
+
+// embeddedErrorHeader marks a response tokenmeter made from an error the
+// provider hid in a 200; its value is the provider's error type.
+const embeddedErrorHeader = "x-tokenmeter-embedded-error"
 
 // provider is the detected provider, refined by a vendor the parser
 // recognised in the body of an OpenAI-compatible call.
@@ -531,7 +536,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if h.holding {
 		h.release()
 	}
-	if !h.metered || h.broken || h.emitted {
+	if !h.metered || h.broken || h.emitted || h.cfg.Guard {
 		return
 	}
 	if h.end.IsZero() {
@@ -553,6 +558,9 @@ func (h *httpContext) OnHttpStreamDone() {
 // since the last write.
 func (h *httpContext) publish() *record {
 	r := h.buildRecord()
+	if h.cfg.Guard {
+		return r
+	}
 	state := r.appendJSON(make([]byte, 0, 512))
 	if !bytes.Equal(state, h.lastState) {
 		r.writeFilterState(state)

@@ -168,6 +168,43 @@ func TestEmbeddedError(t *testing.T) {
 	}
 }
 
+// TestEmbeddedErrorInUpstreamFilter checks the retry pattern: in a
+// cluster's upstream filters (property upstream.address exists) the held
+// response gets the mapped status instead of a local reply, which Envoy
+// would not retry; role "guard" reports nothing, so nothing counts twice.
+func TestEmbeddedErrorInUpstreamFilter(t *testing.T) {
+	body := readFixture(t, "anthropic_overloaded_first.sse")
+	cases := []struct {
+		config    string
+		wantUsage bool
+	}{
+		{`{}`, true},
+		{`{"role": "guard"}`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.config, func(t *testing.T) {
+			eachVM(t, func(t *testing.T, vm types.VMContext) {
+				host := startHost(t, vm, c.config)
+				if err := host.SetProperty([]string{"upstream", "address"}, []byte("127.0.0.1:9000")); err != nil {
+					t.Fatal(err)
+				}
+				o := run(t, host, messagesCall(eventChunks(body)))
+				if o.local != nil || !o.released || !bytes.Equal(o.forwarded, body) {
+					t.Fatalf("want the held response released unchanged but for its status; local %+v", o.local)
+				}
+				if headerValue(o.headers, ":status") != "529" || headerValue(o.headers, "x-tokenmeter-embedded-error") != "overloaded_error" {
+					t.Errorf("response headers %v", o.headers)
+				}
+				if c.wantUsage {
+					checkUsage(t, o, map[string]any{"outcome": "embedded_error", "status": 529.0})
+				} else if o.usage != nil || len(o.infoLogs) != 0 || counter(t, host, "tokenmeter.calls.provider.anthropic.model.unknown.outcome.embedded_error") != 0 {
+					t.Errorf("guard reported: usage %v logs %q", o.usage, o.infoLogs)
+				}
+			})
+		})
+	}
+}
+
 func TestClientDisconnect(t *testing.T) {
 	body := readFixture(t, "anthropic_stream_with_cache.sse")
 	chunks := eventChunks(body)
