@@ -26,7 +26,6 @@ type metrics struct {
 	counters   map[string]proxywasm.MetricCounter
 	histograms map[string]proxywasm.MetricHistogram
 	models     map[string]struct{}
-	maxModels  int
 }
 
 func newMetrics() *metrics {
