@@ -31,6 +31,14 @@ func TestMemoryBounded(t *testing.T) {
 			"data: ok\r\n\r\n", 3},
 		{arrayKind, "{\"a\": \"" + big + "\"},\r\n{\"ok\": [1]},\r\n[\"" + big + "\", {\"}\": \"]\"}],\r\n", 1},
 		{ndjsonKind, "{\"a\":\"" + big + "\"}\r\n{\"ok\":1}\n\n" + big + "\n", 1},
+		{eventStreamKind, string(cat(
+			esFrame(big, ":event-type", "chunk"),
+			esFrame(`{"ok":1}`, ":event-type", "chunk"),
+			[]byte(big[:100]),
+			esFrame("", ":message-type", "error", ":error-message", strings.Repeat(`"`, 900)),
+			flip(esFrame(`{"ok":2}`, ":event-type", "chunk"), 20),
+			esFrame(`{"ok":3}`, ":event-type", "chunk"),
+		)), 2},
 	}
 	for _, c := range cases {
 		unit := c.unit

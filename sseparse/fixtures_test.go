@@ -22,9 +22,12 @@ type fixture struct {
 	new  func(max int) Framer
 }
 
-// framerFor picks the framer from the extension: .sse, .array.json, .ndjson.
+// framerFor picks the framer from the extension: .sse, .array.json, .ndjson,
+// .eventstream.txt (the readable form EncodeEventStreamText encodes).
 func framerFor(name string) func(max int) Framer {
 	switch {
+	case strings.HasSuffix(name, ".eventstream.txt"):
+		return func(max int) Framer { return NewEventStream(max) }
 	case strings.HasSuffix(name, ".sse"):
 		return func(max int) Framer { return NewSSE(max) }
 	case strings.HasSuffix(name, ".array.json"):
@@ -50,6 +53,11 @@ func loadFixtures(tb testing.TB) []fixture {
 		body, err := os.ReadFile(filepath.Join("testdata", e.Name()))
 		if err != nil {
 			tb.Fatal(err)
+		}
+		if strings.HasSuffix(e.Name(), ".eventstream.txt") {
+			if body, err = EncodeEventStreamText(string(body)); err != nil {
+				tb.Fatalf("%s: %v", e.Name(), err)
+			}
 		}
 		fs = append(fs, fixture{e.Name(), body, nf})
 	}

@@ -1,6 +1,7 @@
 // Package sseparse cuts LLM response bodies into messages, incrementally and
 // exactly, whatever the chunking: Server-Sent Events (WHATWG rules plus the
-// leniencies real LLM endpoints need), streamed JSON arrays and NDJSON.
+// leniencies real LLM endpoints need), streamed JSON arrays, NDJSON and the
+// AWS binary event stream.
 //
 // All framers are push-driven and made for a proxy that sees the body in
 // pieces: call Feed with each chunk, then Next until it returns false, then
@@ -30,15 +31,23 @@ const DefaultMaxEventSize = 1 << 20
 var ErrEventTooLarge = errors.New("sseparse: event exceeds the maximum event size")
 
 // Event is one framed message. For SSE it is a dispatched event; for a JSON
-// array one top-level element; for NDJSON one non-empty line. Its slices
-// alias framer memory (see the package comment).
+// array one top-level element; for NDJSON one non-empty line; for the AWS
+// event stream one frame. Its slices alias framer memory (see the package
+// comment).
 type Event struct {
 	// Name is the SSE event type ("" when the stream gave none; the WHATWG
-	// default "message" is not filled in). Nil for other framings.
+	// default "message" is not filled in), or the eventstream frame's type
+	// (see EventStream). Nil for other framings.
 	Name []byte
 	// Data is the SSE data (data lines joined with "\n"), the JSON element,
-	// or the NDJSON line without its line terminator.
+	// the NDJSON line without its line terminator, or the eventstream
+	// frame's payload.
 	Data []byte
+	// MessageType is set by the eventstream framer only, to the frame's
+	// :message-type when it is not "event" ("exception" or "error"): the
+	// name alone cannot tell an exception from an event. Nil, the value
+	// every other framer leaves, means an ordinary event.
+	MessageType []byte
 	// ID is the SSE last-event-id in force for this event, if any.
 	ID []byte
 	// Retry is the SSE reconnection time in milliseconds from this event's
@@ -53,7 +62,7 @@ type Event struct {
 type Stats struct {
 	Events       uint64 // messages returned by Next
 	Oversize     uint64 // messages dropped for exceeding the maximum size
-	Malformed    uint64 // bytes that fit no message (e.g. junk between array elements)
+	Malformed    uint64 // bytes that fit no message (e.g. junk between array elements); frames for the eventstream
 	Unterminated bool   // the last message was flushed by Close without a terminator
 }
 

@@ -11,6 +11,7 @@ var (
 	_ Framer = (*SSE)(nil)
 	_ Framer = (*JSONArray)(nil)
 	_ Framer = (*NDJSON)(nil)
+	_ Framer = (*EventStream)(nil)
 )
 
 // TestCloseWithoutDrain checks a caller that calls Close right after the
@@ -23,7 +24,7 @@ func TestCloseWithoutDrain(t *testing.T) {
 		var e Event
 		drain := func() {
 			for f.Next(&e) {
-				got.Events = append(got.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+				got.Events = append(got.Events, copyEvent(&e))
 			}
 		}
 		f.Feed(fx.body[:len(fx.body)/2])

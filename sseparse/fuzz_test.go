@@ -49,6 +49,13 @@ var (
 		bound: func(max int) int { return max + 1 },
 		ext:   ".ndjson",
 	}
+	eventStreamKind = framerKind{
+		new: func(max int) boundedFramer { return NewEventStream(max) },
+		// A straddling frame and a synthesized error payload, each within
+		// the maximum, which is at least the smallest frame.
+		bound: func(m int) int { return 2 * max(m, esMinFrame) },
+		ext:   ".eventstream.txt",
+	}
 )
 
 // cutPoints turns fuzz bytes into ascending split points within [0, n]: two
@@ -111,7 +118,7 @@ func fuzzBytes(f *testing.F, k framerKind, seeds []string) {
 				if len(e.Data) > max || len(e.Name) > max || len(e.ID) > max {
 					t.Fatalf("event over the maximum %d: %q", max, e.Data)
 				}
-				o.Events = append(o.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+				o.Events = append(o.Events, copyEvent(&e))
 			}
 			if c := fr.bufCap(); c > bound {
 				t.Fatalf("buffers hold %d bytes, bound is %d", c, bound)
@@ -130,9 +137,10 @@ func fuzzBytes(f *testing.F, k framerKind, seeds []string) {
 	})
 }
 
-func FuzzSSERechunk(f *testing.F)       { fuzzRechunk(f, sseKind) }
-func FuzzJSONArrayRechunk(f *testing.F) { fuzzRechunk(f, arrayKind) }
-func FuzzNDJSONRechunk(f *testing.F)    { fuzzRechunk(f, ndjsonKind) }
+func FuzzSSERechunk(f *testing.F)         { fuzzRechunk(f, sseKind) }
+func FuzzJSONArrayRechunk(f *testing.F)   { fuzzRechunk(f, arrayKind) }
+func FuzzNDJSONRechunk(f *testing.F)      { fuzzRechunk(f, ndjsonKind) }
+func FuzzEventStreamRechunk(f *testing.F) { fuzzRechunk(f, eventStreamKind) }
 
 func FuzzSSEBytes(f *testing.F) {
 	var seeds []string
@@ -150,4 +158,12 @@ func FuzzJSONArrayBytes(f *testing.F) {
 
 func FuzzNDJSONBytes(f *testing.F) {
 	fuzzBytes(f, ndjsonKind, []string{"{}\r\n\n \n{\"a\":\r1}\r", "x\ny"})
+}
+
+func FuzzEventStreamBytes(f *testing.F) {
+	var seeds []string
+	for _, c := range eventStreamCases() {
+		seeds = append(seeds, string(c.body))
+	}
+	fuzzBytes(f, eventStreamKind, seeds)
 }

@@ -12,13 +12,19 @@ type ev struct {
 	Name, Data, ID string
 	Retry          int64
 	Raw            bool
+	MessageType    string `json:",omitempty"`
+}
+
+// copyEvent copies e before the next framer call invalidates it.
+func copyEvent(e *Event) ev {
+	return ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw, string(e.MessageType)}
 }
 
 // data is the common expectation: an event with data only.
 func data(s string) ev { return ev{Data: s, Retry: -1} }
 
 func (e ev) String() string {
-	return fmt.Sprintf("{Name:%q Data:%q ID:%q Retry:%d Raw:%v}", e.Name, e.Data, e.ID, e.Retry, e.Raw)
+	return fmt.Sprintf("{Name:%q Data:%q ID:%q Retry:%d Raw:%v MessageType:%q}", e.Name, e.Data, e.ID, e.Retry, e.Raw, e.MessageType)
 }
 
 // outcome is everything a framer reports for one body.
@@ -35,7 +41,7 @@ func run(f Framer, chunks [][]byte) outcome {
 	var e Event
 	drain := func() {
 		for f.Next(&e) {
-			o.Events = append(o.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+			o.Events = append(o.Events, copyEvent(&e))
 		}
 	}
 	for _, c := range chunks {
@@ -69,7 +75,7 @@ func runScribbled(f Framer, chunks [][]byte) outcome {
 	var e Event
 	drain := func() {
 		for f.Next(&e) {
-			o.Events = append(o.Events, ev{string(e.Name), string(e.Data), string(e.ID), e.Retry, e.Raw})
+			o.Events = append(o.Events, copyEvent(&e))
 		}
 	}
 	for _, c := range chunks {

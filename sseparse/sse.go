@@ -337,6 +337,7 @@ func (d *SSE) emit(ev *Event, data []byte, raw bool) {
 	}
 	ev.Retry = d.retry
 	ev.Raw = raw
+	ev.MessageType = nil
 	d.stats.Events++
 }
 
