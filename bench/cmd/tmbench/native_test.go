@@ -1,0 +1,53 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/tokenmeter/tokenmeter/bench/streams"
+	"github.com/tokenmeter/tokenmeter/parsers"
+)
+
+// TestStreamsMeter checks every benchmark stream frames into the events
+// the generator recorded and meters as complete with usage, in both
+// chunkings, so no benchmark can quietly measure a stream that yields
+// nothing.
+func TestStreamsMeter(t *testing.T) {
+	for _, s := range streams.All() {
+		want, err := expect(&s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		api, _ := parsers.ParseAPI(s.API)
+		for _, chunks := range [][][]byte{s.EventChunks(), s.FixedChunks(chunkSize), s.FixedChunks(7)} {
+			m := newMeter(api)
+			m.body(chunks)
+			if st := m.f.Stats(); st.Events != uint64(s.Events()) || st.Malformed+st.Oversize != 0 {
+				t.Errorf("%s in %d chunks: %+v, want %d events", s.Name, len(chunks), st, s.Events())
+			}
+			if got := m.p.Result(); got.Usage.TotalTokens != want.Usage.TotalTokens || !got.Completed {
+				t.Errorf("%s in %d chunks: %+v", s.Name, len(chunks), got)
+			}
+		}
+	}
+}
+
+// BenchmarkMeter is the native figure of tmbench as a Go benchmark, for
+// profiling: go test -run='^$' -bench=Meter -cpuprofile=cpu.out ./bench/cmd/tmbench
+func BenchmarkMeter(b *testing.B) {
+	for _, s := range streams.All() {
+		api, _ := parsers.ParseAPI(s.API)
+		for _, c := range []struct {
+			name   string
+			chunks [][]byte
+		}{{"event", s.EventChunks()}, {"16KiB", s.FixedChunks(chunkSize)}} {
+			b.Run(s.Name+"/"+c.name, func(b *testing.B) {
+				b.SetBytes(int64(len(s.Body)))
+				b.ReportAllocs()
+				for b.Loop() {
+					newMeter(api).body(c.chunks)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*s.Events()), "ns/event")
+			})
+		}
+	}
+}
