@@ -25,8 +25,17 @@ test: unit e2e ## run every test: unit tests, then end to end in a real Envoy
 unit: build ## run every unit test, natively and against the compiled .wasm
 	$(GO) test -count=1 ./...
 
-bench: ## run the benchmarks
-	$(GO) test -run='^$$' -bench=. -benchmem ./sseparse ./parsers
+bench: build envoy $(VENV)/.bench-installed ## measure Go, V8, Python and Envoy side by side; rewrites BENCHMARKS.md and bench/chart.png
+	$(GO) run ./bench/cmd/tmbench -gobench -envoy -python $(VENV)/bin/python -report BENCHMARKS.md -chart bench/chart.png
+
+.PHONY: bench-quick
+bench-quick: build ## native Go, V8 and Python side by side in < 60 s; the last line gives the ratios
+	@$(GO) run ./bench/cmd/tmbench -quick
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check matplotlib==3.10.7
+	@touch $@
 
 fuzz: ## run each fuzz target for FUZZTIME
 	@set -e; for pkg in ./sseparse ./parsers; do \
