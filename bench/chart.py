@@ -1,0 +1,62 @@
+"""Draws BENCHMARKS.md's chart from a tmbench results file.
+
+    python bench/chart.py RESULTS.json OUT.png
+
+Left: µs per event for each stream, native Go, V8 and Python in 16 KiB
+chunks and V8 one event per callback. Right (when the run measured Envoy):
+Envoy's CPU seconds per GB streamed for each filter variant. Every bar is
+labelled with its value.
+"""
+
+import json
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def per_event(runs, chunking):
+    return {r["stream"]: r["us_per_event"] for r in runs if r["chunking"] == chunking}
+
+
+def bars(ax, groups, series, unit):
+    width = 0.8 / len(series)
+    for i, (label, values) in enumerate(series):
+        xs = [g + (i - (len(series) - 1) / 2) * width for g in range(len(groups))]
+        ys = [values.get(g, 0) for g in groups]
+        drawn = ax.bar(xs, ys, width, label=label)
+        ax.bar_label(drawn, labels=[f"{y:.2f}" for y in ys], fontsize=7, padding=2)
+    ax.set_xticks(range(len(groups)), groups)
+    ax.set_ylabel(unit)
+
+
+def main():
+    res = json.load(open(sys.argv[1]))
+    streams = [s["name"] for s in res["streams"]]
+    envoy = res.get("envoy")
+    fig, axes = plt.subplots(1, 2 if envoy else 1, figsize=(12 if envoy else 7, 4.5), squeeze=False)
+    ax = axes[0][0]
+    bars(ax, streams, [
+        ("native Go, 16 KiB", per_event(res["native"], "16KiB")),
+        ("V8, 16 KiB", per_event(res["v8"]["results"], "16KiB")),
+        ("V8, 1 event/callback", per_event(res["v8"]["results"], "event")),
+        ("Python asyncio, 16 KiB", per_event(res["python"]["results"], "16KiB")),
+    ], "µs per event (lower is better)")
+    ax.set_title("Metering cost per event")
+    ax.legend(fontsize=8)
+    if envoy:
+        ax = axes[0][1]
+        names = [r["variant"] for r in envoy["runs"]]
+        cpu = {r["variant"]: r["cpu_s_per_gb"] for r in envoy["runs"]}
+        drawn = ax.bar(names, [cpu[n] for n in names], color=["#888888", "#1f77b4", "#ff7f0e"])
+        ax.bar_label(drawn, labels=[f"{cpu[n]:.2f}" for n in names], fontsize=8, padding=2)
+        ax.set_ylabel("Envoy CPU seconds per GB streamed")
+        ax.set_title("Envoy under load (lower is better)")
+    fig.tight_layout()
+    fig.savefig(sys.argv[2], dpi=110)
+
+
+if __name__ == "__main__":
+    main()
