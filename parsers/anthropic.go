@@ -2,7 +2,6 @@ package parsers
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/tidwall/gjson"
 )
@@ -65,7 +64,7 @@ func (a *anthropic) Message(name, data []byte) Kind {
 	case "message_start":
 		a.message(ev.Get("message"))
 	case "message_delta":
-		a.stopReason(ev.Get("delta.stop_reason"))
+		a.res.setFinishReason(ev.Get("delta.stop_reason").Str)
 		a.usage(ev.Get("usage"))
 	case "message_stop":
 		a.res.Completed = true
@@ -94,7 +93,7 @@ func (a *anthropic) Body(data []byte) Kind {
 		return KindIgnored
 	}
 	a.message(msg)
-	a.stopReason(msg.Get("stop_reason"))
+	a.res.setFinishReason(msg.Get("stop_reason").Str)
 	a.res.Completed = true
 	return KindMeaningful
 }
@@ -111,14 +110,6 @@ func (a *anthropic) Reset() {
 func (a *anthropic) message(msg gjson.Result) {
 	a.res.setModel(msg.Get("model").Str)
 	a.usage(msg.Get("usage"))
-}
-
-// stopReason keeps the latest non-null stop_reason; the comparison spares a
-// copy when a repeated value is unchanged.
-func (a *anthropic) stopReason(r gjson.Result) {
-	if r.Str != "" && r.Str != a.res.FinishReason {
-		a.res.FinishReason = strings.Clone(r.Str)
-	}
 }
 
 // anthropicRawOnly are usage figures with no normalized field that pricing
@@ -146,8 +137,7 @@ func (a *anthropic) usage(u gjson.Result) {
 	for _, name := range anthropicRawOnly {
 		us.note(name, u.Get(name))
 	}
-	us.InputTokens = a.input + us.CacheReadTokens + us.CacheCreationTokens
-	us.settle()
+	us.settleUncached(a.input)
 }
 
 // fail records an error object ({"type":"overloaded_error","message":…});

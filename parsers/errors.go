@@ -16,10 +16,16 @@ func StatusFor(code int, errType string) int {
 		return 529
 	case t == "api_error": // Anthropic's internal server error
 		return 500
-	case t == "timeout_error": // Anthropic
+	case t == "timeout_error", t == "timeout": // Anthropic; Cohere's finish_reason TIMEOUT
 		return 504
 	case t == "billing_error": // Anthropic
 		return 402
+	case t == "internalserverexception": // Bedrock's stream exceptions, with their documented statuses
+		return 500
+	case t == "modelstreamerrorexception":
+		return 424
+	case t == "modeltimeoutexception":
+		return 408
 	case containsAny(t, "rate_limit", "rate-limit", "ratelimit", "too_many_requests", "quota", "resource_exhausted", "throttl"):
 		return 429
 	case containsAny(t, "unavailable", "overloaded"):

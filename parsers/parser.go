@@ -15,9 +15,16 @@
 //	                                                               Responses: input_tokens
 //	                                                               Anthropic: input + cache_read + cache_creation
 //	                                                               Gemini: promptTokenCount + toolUsePromptTokenCount
+//	                                                               Bedrock Converse: inputTokens + cacheRead + cacheWrite
+//	                                                               Bedrock invocationMetrics: inputTokenCount + cache…
+//	                                                               Ollama: prompt_eval_count
+//	                                                               Cohere: billed_units.input_tokens
 //	OutputTokens          every generated token incl. reasoning    OpenAI: completion_tokens (xAI: + reasoning)
 //	                                                               Anthropic: output_tokens
 //	                                                               Gemini: candidatesTokenCount + thoughtsTokenCount
+//	                                                               Bedrock: outputTokens / outputTokenCount
+//	                                                               Ollama: eval_count
+//	                                                               Cohere: billed_units.output_tokens
 //	CacheReadTokens       part of InputTokens read from cache
 //	CacheCreationTokens   part of InputTokens written to cache
 //	ReasoningTokens       part of OutputTokens spent reasoning
@@ -40,6 +47,10 @@ const (
 	APIOpenAIResponses
 	APIAnthropicMessages
 	APIGemini
+	APIBedrockConverse
+	APIBedrockInvoke
+	APIOllama
+	APICohere
 )
 
 var apiNames = [...]string{
@@ -48,6 +59,10 @@ var apiNames = [...]string{
 	APIOpenAIResponses:   "openai_responses",
 	APIAnthropicMessages: "anthropic_messages",
 	APIGemini:            "gemini",
+	APIBedrockConverse:   "bedrock_converse",
+	APIBedrockInvoke:     "bedrock_invoke",
+	APIOllama:            "ollama",
+	APICohere:            "cohere",
 }
 
 // String returns the API's stable name, used in config, filter state and metrics.
@@ -88,7 +103,9 @@ const (
 // Parser consumes one response and accumulates its Result.
 type Parser interface {
 	// Message consumes one streamed message: for SSE the event name (may be
-	// empty) and data; for JSON arrays and NDJSON a nil name and the element.
+	// empty) and data; for JSON arrays and NDJSON a nil name and the element;
+	// for the AWS eventstream an event frame's :event-type and payload
+	// (frames of other message types go through Dispatch).
 	Message(name, data []byte) Kind
 	// Body consumes a complete non-stream body (leading whitespace allowed).
 	Body(data []byte) Kind
@@ -110,20 +127,57 @@ func New(api API) Parser {
 		return newAnthropic()
 	case APIGemini:
 		return newGemini()
+	case APIBedrockConverse:
+		return newBedrockConverse()
+	case APIBedrockInvoke:
+		return newBedrockInvoke()
+	case APIOllama:
+		return newOllama()
+	case APICohere:
+		return newCohere()
 	}
 	return nil
 }
 
+// TypedParser is implemented by the parsers of framings whose messages carry
+// a type besides their name: the AWS eventstream's :message-type, the only
+// thing that tells an exception frame from an event (sseparse.Event's
+// MessageType).
+type TypedParser interface {
+	Parser
+	// TypedMessage is Message for a message of type msgType: "" or "event"
+	// for an ordinary event, "exception" or "error" for the two kinds of
+	// error frame.
+	TypedMessage(msgType, name, data []byte) Kind
+}
+
+// Dispatch hands one framed message to p: to TypedMessage when the framer
+// gave it a message type and p understands one, else to Message. A proxy
+// calls it for every framed message, so that it need not know which
+// framings carry types.
+func Dispatch(p Parser, msgType, name, data []byte) Kind {
+	if len(msgType) > 0 {
+		if tp, ok := p.(TypedParser); ok {
+			return tp.TypedMessage(msgType, name, data)
+		}
+	}
+	return p.Message(name, data)
+}
+
 // Result is what a parser knows about one response so far.
 type Result struct {
-	// Model is the model the response reports ("" when it reports none).
+	// Model is the model the response reports ("" when it reports none, as
+	// Bedrock Converse and Cohere v2 bodies never do: the proxy takes it from
+	// the request).
 	Model string
 	// Usage holds the normalized token counts.
 	Usage Usage
 	// Completed is set once a completion marker was seen: [DONE] or a
 	// finish reason (OpenAI Chat), a terminal response.* event (Responses),
 	// message_stop (Anthropic), a finishReason or the closing "]" (Gemini),
-	// or a complete non-stream body that is not an error.
+	// messageStop or the invocation metrics (Bedrock), "done": true
+	// (Ollama), message-end (Cohere), or a complete non-stream body that is
+	// not an error.
 	Completed bool
 	// FinishReason is the provider's stop/finish reason, verbatim.
 	FinishReason string

@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand"
 	"os"
@@ -60,11 +61,18 @@ func kindName(k Kind) string {
 	return ""
 }
 
+// fixtureExts are the fixture file extensions, longest first where one
+// ends another.
+var fixtureExts = []string{".eventstream.txt", ".array.json", ".sse", ".ndjson", ".json"}
+
 // framerFor picks the framing from the fixture's file name:
-// .sse → SSE, .array.json → streamed JSON array, .ndjson → NDJSON;
+// .sse → SSE, .array.json → streamed JSON array, .ndjson → NDJSON,
+// .eventstream.txt → AWS eventstream (see readFixture);
 // a plain .json is a non-stream body (nil framer).
 func framerFor(name string) sseparse.Framer {
 	switch {
+	case strings.HasSuffix(name, ".eventstream.txt"):
+		return sseparse.NewEventStream(0)
 	case strings.HasSuffix(name, ".sse"):
 		return sseparse.NewSSE(0)
 	case strings.HasSuffix(name, ".array.json"):
@@ -114,12 +122,12 @@ func replay(api API, f sseparse.Framer, chunks [][]byte) (*Result, Kind) {
 	for _, c := range chunks {
 		f.Feed(c)
 		for f.Next(&ev) {
-			note(p.Message(ev.Name, ev.Data))
+			note(Dispatch(p, ev.MessageType, ev.Name, ev.Data))
 		}
 	}
 	f.Close()
 	for f.Next(&ev) {
-		note(p.Message(ev.Name, ev.Data))
+		note(Dispatch(p, ev.MessageType, ev.Name, ev.Data))
 	}
 	return p.Result(), first
 }
@@ -137,7 +145,13 @@ func runFixtures(t *testing.T, api API, dir string) {
 		if strings.HasSuffix(path, ".want.json") {
 			continue
 		}
-		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(path, ".sse"), ".ndjson"), ".json"), ".array")
+		base := path
+		for _, ext := range fixtureExts {
+			if b, ok := strings.CutSuffix(path, ext); ok {
+				base = b
+				break
+			}
+		}
 		wantBytes, err := os.ReadFile(base + ".want.json")
 		if err != nil {
 			t.Errorf("%s: no expectation file: %v", path, err)
@@ -150,10 +164,7 @@ func runFixtures(t *testing.T, api API, dir string) {
 			t.Errorf("%s.want.json: %v", base, err)
 			continue
 		}
-		body, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
+		body := readFixture(t, path)
 		n++
 		name := filepath.Base(path)
 		if framerFor(name) == nil {
@@ -182,4 +193,50 @@ func runFixtures(t *testing.T, api API, dir string) {
 	if n == 0 {
 		t.Fatalf("no fixtures in testdata/%s", dir)
 	}
+}
+
+// readFixture returns a fixture's body as it travels on the wire: an
+// .eventstream.txt fixture is the readable form, encoded here.
+func readFixture(t testing.TB, path string) []byte {
+	t.Helper()
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".eventstream.txt") {
+		if body, err = sseparse.EncodeEventStreamText(string(body)); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+	}
+	return body
+}
+
+// framedMessage is one message of a stream fixture, copied out of the framer.
+type framedMessage struct{ msgType, name, data []byte }
+
+// fixtureMessages frames every stream fixture under testdata/<dir>, to seed
+// the fuzz targets with real-shaped messages.
+func fixtureMessages(tb testing.TB, dir string) []framedMessage {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []framedMessage
+	for _, path := range files {
+		f := framerFor(filepath.Base(path))
+		if f == nil {
+			continue
+		}
+		f.Feed(readFixture(tb, path))
+		f.Close()
+		var ev sseparse.Event
+		for f.Next(&ev) {
+			out = append(out, framedMessage{bytes.Clone(ev.MessageType), bytes.Clone(ev.Name), bytes.Clone(ev.Data)})
+		}
+	}
+	if len(out) == 0 {
+		tb.Fatalf("no stream fixtures in testdata/%s", dir)
+	}
+	return out
 }

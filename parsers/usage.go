@@ -20,6 +20,12 @@ func view(data []byte) string {
 	return unsafe.String(unsafe.SliceData(data), len(data))
 }
 
+// viewBytes is view's inverse, for APIs that read []byte (base64 decoding)
+// from a string gjson returned. The bytes must not be written.
+func viewBytes(s string) []byte {
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
 // count reads a token count. ok is false when the field is absent, null, or
 // not a non-negative number, so that "not reported" stays distinct from 0.
 func count(r gjson.Result) (v uint64, ok bool) {
@@ -64,11 +70,27 @@ func (u *Usage) settle() {
 	u.TotalMismatch = u.ProviderTotal != 0 && u.ProviderTotal != u.TotalTokens
 }
 
+// settleUncached sets InputTokens for providers whose input figure excludes
+// the cache (Anthropic, Bedrock): every prompt-side token is the uncached
+// input plus the cache reads and writes. Then it settles the totals.
+func (u *Usage) settleUncached(input uint64) {
+	u.InputTokens = input + u.CacheReadTokens + u.CacheCreationTokens
+	u.settle()
+}
+
 // setModel records the first non-empty model a response reports. The value
 // is cloned because m usually aliases framer memory (see view).
 func (r *Result) setModel(m string) {
 	if r.Model == "" && m != "" {
 		r.Model = strings.Clone(m)
+	}
+}
+
+// setFinishReason keeps the latest non-empty finish reason; the comparison
+// spares a copy when a repeated value is unchanged.
+func (r *Result) setFinishReason(s string) {
+	if s != "" && s != r.FinishReason {
+		r.FinishReason = strings.Clone(s)
 	}
 }
 
