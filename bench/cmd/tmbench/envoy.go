@@ -129,8 +129,9 @@ func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
 		return nil, err
 	}
 	rep := &envoyReport{Version: firstLine(envoyPath, "--version"), Wrk: firstLine("wrk", "--version")}
-	if i := strings.LastIndex(rep.Version, "version: "); i >= 0 {
-		rep.Version = rep.Version[i+len("version: "):]
+	// "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL" -> "1.40.0"
+	if f := strings.Split(rep.Version, "/"); len(f) > 2 {
+		rep.Version = f[1]
 	}
 	up, err := startUpstream(&all[0])
 	if err != nil {

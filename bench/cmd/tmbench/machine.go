@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -30,7 +31,10 @@ func describeMachine(python string) machine {
 	}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		line, _, _ := strings.Cut(string(b), "\n")
-		m.Memory = strings.Join(strings.Fields(line)[1:], " ")
+		if f := strings.Fields(line); len(f) >= 2 {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			m.Memory = strconv.FormatFloat(kb/(1<<20), 'f', 1, 64) + " GiB"
+		}
 	}
 	m.Kernel = firstLine("uname", "-sr")
 	m.Node = firstLine("node", "--version")
@@ -38,12 +42,10 @@ func describeMachine(python string) machine {
 	return m
 }
 
-// firstLine is the first line a command prints, or "" if it fails.
+// firstLine is the first line a command prints, or "" if it prints
+// nothing (wrk prints its version and exits 1).
 func firstLine(name string, args ...string) string {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return ""
-	}
+	out, _ := exec.Command(name, args...).CombinedOutput()
 	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
 	return line
 }
