@@ -142,10 +142,14 @@ func enumField(values []string, apply func(c *Config, s string)) fieldSpec {
 
 const mib = 1 << 20
 
-var apiNames = []string{
-	parsers.APIOpenAIChat.String(), parsers.APIOpenAIResponses.String(),
-	parsers.APIAnthropicMessages.String(), parsers.APIGemini.String(),
-}
+// apiNames lists every API a configuration may force, by stable name.
+var apiNames = func() []string {
+	var names []string
+	for a := parsers.APIUnknown + 1; a.String() != parsers.APIUnknown.String(); a++ {
+		names = append(names, a.String())
+	}
+	return names
+}()
 
 // fields lists every setting a top-level config or a routes entry may hold.
 var fields = map[string]fieldSpec{

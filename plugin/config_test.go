@@ -70,7 +70,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"max_event_bytes": 10}`, `field "max_event_bytes": 10 is out of range [1024, 67108864]`},
 		{`{"enabled": "yes"}`, `field "enabled": want true or false, got "yes"`},
 		{`{"embedded_error_action": "drop"}`, `field "embedded_error_action": want one of reject, record, got "drop"`},
-		{`{"api": "cohere"}`, `field "api": want one of openai_chat, openai_responses, anthropic_messages, gemini, got "cohere"`},
+		{`{"api": "palm"}`, `field "api": want one of openai_chat, openai_responses, anthropic_messages, gemini, bedrock_converse, bedrock_invoke, ollama, cohere, got "palm"`},
 		{`{"log": 1}`, `field "log": want one of json, off, got 1`},
 		{`{"routes": {}}`, `field "routes": want a list, got {}`},
 		{`{"routes": [1]}`, `field "routes[0]": want an object, got 1`},

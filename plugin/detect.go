@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/tokenmeter/tokenmeter/parsers"
@@ -19,7 +20,7 @@ type request struct {
 
 // detectRequest recognises an LLM API call from its method and path, with
 // no configuration, so that dropping the plugin in front of any provider
-// just works. forced, when not APIUnknown, skips path detection.
+// just works. forced, when not APIUnknown, names the API whatever the path.
 func detectRequest(method, path, host string, forced parsers.API) (request, bool) {
 	if method != "POST" && forced == parsers.APIUnknown {
 		return request{}, false
@@ -28,10 +29,21 @@ func detectRequest(method, path, host string, forced parsers.API) (request, bool
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	var r request
+	r, ok := detectPath(p)
+	if forced != parsers.APIUnknown && r.api != forced {
+		r, ok = request{api: forced}, true
+	}
+	if !ok {
+		return request{}, false
+	}
+	r.provider, r.providerKnown = detectProvider(r.api, p, host)
+	return r, true
+}
+
+// detectPath maps a request path (without its query) to the API it
+// speaks, and what the path itself says about the model and streaming.
+func detectPath(p string) (r request, ok bool) {
 	switch {
-	case forced != parsers.APIUnknown:
-		r.api = forced
 	case strings.HasSuffix(p, "/chat/completions"):
 		r.api = parsers.APIOpenAIChat
 	case strings.HasSuffix(p, "/v1/responses"):
@@ -40,21 +52,42 @@ func detectRequest(method, path, host string, forced parsers.API) (request, bool
 		r.api = parsers.APIAnthropicMessages
 	case strings.HasSuffix(p, ":generateContent"), strings.HasSuffix(p, ":streamGenerateContent"):
 		r.api = parsers.APIGemini
+		r.stream = strings.HasSuffix(p, ":streamGenerateContent")
+		r.model = pathSegmentAfter(p, "/models/", ':')
+	case strings.HasSuffix(p, "/converse"), strings.HasSuffix(p, "/converse-stream"):
+		r.api = parsers.APIBedrockConverse
+		r.stream = strings.HasSuffix(p, "-stream")
+		r.model = pathSegmentAfter(p, "/model/", '/')
+	case strings.HasSuffix(p, "/invoke"), strings.HasSuffix(p, "/invoke-with-response-stream"):
+		r.api = parsers.APIBedrockInvoke
+		r.stream = strings.HasSuffix(p, "-stream")
+		r.model = pathSegmentAfter(p, "/model/", '/')
+	case strings.HasSuffix(p, "/api/chat"), strings.HasSuffix(p, "/api/generate"):
+		r.api = parsers.APIOllama
+		r.stream = true // Ollama streams unless the body says "stream": false
+	case strings.HasSuffix(p, "/v2/chat"):
+		r.api = parsers.APICohere
 	default:
 		return request{}, false
 	}
-	if r.api == parsers.APIGemini {
-		r.stream = strings.HasSuffix(p, ":streamGenerateContent")
-		if i := strings.LastIndex(p, "/models/"); i >= 0 {
-			m := p[i+len("/models/"):]
-			if j := strings.IndexByte(m, ':'); j >= 0 {
-				m = m[:j]
-			}
-			r.model = m
-		}
-	}
-	r.provider, r.providerKnown = detectProvider(r.api, p, host)
 	return r, true
+}
+
+// pathSegmentAfter returns the path segment that follows marker, up to
+// end, URL-decoded (Bedrock model ids are escaped: "…-v1%3A0"), or "".
+func pathSegmentAfter(path, marker string, end byte) string {
+	i := strings.LastIndex(path, marker)
+	if i < 0 {
+		return ""
+	}
+	seg := path[i+len(marker):]
+	if j := strings.IndexByte(seg, end); j >= 0 {
+		seg = seg[:j]
+	}
+	if decoded, err := url.PathUnescape(seg); err == nil {
+		return decoded
+	}
+	return seg
 }
 
 // providerHosts maps well-known API hosts to provider names; it is checked
@@ -70,6 +103,9 @@ var providerHosts = []struct{ suffix, provider string }{
 	{"api.groq.com", "groq"},
 	{"api.x.ai", "xai"},
 	{"api.mistral.ai", "mistral"},
+	{"amazonaws.com", "bedrock"},
+	{"api.cohere.com", "cohere"},
+	{"api.cohere.ai", "cohere"},
 }
 
 // detectProvider names who serves the call: a known host wins, then a
@@ -91,23 +127,31 @@ func detectProvider(api parsers.API, path, host string) (provider string, known 
 	case strings.Contains(path, "/projects/") && strings.Contains(path, "/publishers/"):
 		return "vertex", true
 	}
-	switch api {
-	case parsers.APIAnthropicMessages:
-		return "anthropic", false
-	case parsers.APIGemini:
-		return "google", false
-	}
-	return "openai", false
+	return apiVendors[api], false
+}
+
+// apiVendors names the provider of an API when nothing more specific is
+// known: the vendor that defined the wire format.
+var apiVendors = map[parsers.API]string{
+	parsers.APIOpenAIChat:        "openai",
+	parsers.APIOpenAIResponses:   "openai",
+	parsers.APIAnthropicMessages: "anthropic",
+	parsers.APIGemini:            "google",
+	parsers.APIBedrockConverse:   "bedrock",
+	parsers.APIBedrockInvoke:     "bedrock",
+	parsers.APIOllama:            "ollama",
+	parsers.APICohere:            "cohere",
 }
 
 // framing is how a response body is cut into messages.
 type framing uint8
 
 const (
-	framingWhole     framing = iota // one JSON document, parsed at its end
-	framingSSE                      // text/event-stream
-	framingJSONArray                // streamed JSON array (Gemini without alt=sse)
-	framingNDJSON                   // newline-delimited JSON
+	framingWhole       framing = iota // one JSON document, parsed at its end
+	framingSSE                        // text/event-stream
+	framingJSONArray                  // streamed JSON array (Gemini without alt=sse)
+	framingNDJSON                     // newline-delimited JSON
+	framingEventStream                // AWS binary eventstream (Bedrock)
 )
 
 // framingFromContentType chooses the framing from the response content type
@@ -120,6 +164,8 @@ func framingFromContentType(contentType string, req request) (f framing, known b
 		return framingSSE, true
 	case strings.Contains(ct, "ndjson"), strings.HasPrefix(ct, "application/jsonl"):
 		return framingNDJSON, true
+	case strings.HasPrefix(ct, "application/vnd.amazon.eventstream"):
+		return framingEventStream, true
 	case strings.Contains(ct, "json"):
 		if req.api == parsers.APIGemini && req.stream {
 			return framingJSONArray, true

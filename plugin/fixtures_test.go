@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/tokenmeter/tokenmeter/sseparse"
 )
 
 // fixtureWant is the hand-written expectation next to every parsers
@@ -48,10 +50,31 @@ var fixtureAPIs = []struct {
 		}
 		return "/v1beta/models/gemini-test:generateContent"
 	}},
+	{"bedrock_converse", "bedrock_converse", "bedrock", func(ext string) string {
+		if ext == ".eventstream.txt" {
+			return "/model/anthropic.claude-test-v1%3A0/converse-stream"
+		}
+		return "/model/anthropic.claude-test-v1%3A0/converse"
+	}},
+	{"bedrock_invoke", "bedrock_invoke", "bedrock", func(ext string) string {
+		if ext == ".eventstream.txt" {
+			return "/model/anthropic.claude-test-v1%3A0/invoke-with-response-stream"
+		}
+		return "/model/anthropic.claude-test-v1%3A0/invoke"
+	}},
+	{"ollama", "ollama", "ollama", func(string) string { return "/api/chat" }},
+	{"cohere", "cohere", "cohere", func(string) string { return "/v2/chat" }},
+}
+
+// pathModels are the models the request paths above name.
+var pathModels = map[string]string{
+	"gemini":           "gemini-test",
+	"bedrock_converse": "anthropic.claude-test-v1:0",
+	"bedrock_invoke":   "anthropic.claude-test-v1:0",
 }
 
 func fixtureExt(name string) string {
-	for _, ext := range []string{".array.json", ".sse", ".ndjson", ".json"} {
+	for _, ext := range []string{".eventstream.txt", ".array.json", ".sse", ".ndjson", ".json"} {
 		if strings.HasSuffix(name, ext) {
 			return ext
 		}
@@ -60,10 +83,11 @@ func fixtureExt(name string) string {
 }
 
 var contentTypes = map[string]string{
-	".sse":        "text/event-stream; charset=utf-8",
-	".array.json": "application/json; charset=UTF-8",
-	".json":       "application/json",
-	".ndjson":     "application/x-ndjson",
+	".eventstream.txt": "application/vnd.amazon.eventstream",
+	".sse":             "text/event-stream; charset=utf-8",
+	".array.json":      "application/json; charset=UTF-8",
+	".json":            "application/json",
+	".ndjson":          "application/x-ndjson",
 }
 
 // TestFixturesThroughPlugin replays every parsers fixture through the
@@ -91,6 +115,11 @@ func TestFixturesThroughPlugin(t *testing.T) {
 				body, err := os.ReadFile(file)
 				if err != nil {
 					t.Fatal(err)
+				}
+				if ext == ".eventstream.txt" {
+					if body, err = sseparse.EncodeEventStreamText(string(body)); err != nil {
+						t.Fatalf("%s: %v", file, err)
+					}
 				}
 				n++
 				for cut, chunks := range cuttings(body) {
@@ -128,8 +157,8 @@ func checkFixture(t *testing.T, o observed, body []byte, api, provider string, w
 	model := want.Model
 	if model == "" {
 		model = "request-model"
-		if api == "gemini" {
-			model = "gemini-test"
+		if m, ok := pathModels[api]; ok {
+			model = m
 		}
 	}
 	outcome, status := "incomplete", 200

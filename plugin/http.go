@@ -197,8 +197,11 @@ func (h *httpContext) readRequest() {
 	if model := gjson.GetBytes(h.reqBody, "model"); model.Type == gjson.String {
 		h.reqModel = model.Str
 	}
-	if stream := gjson.GetBytes(h.reqBody, "stream"); stream.Type == gjson.True {
+	switch gjson.GetBytes(h.reqBody, "stream").Type {
+	case gjson.True:
 		h.reqStream = true
+	case gjson.False:
+		h.reqStream = false
 	}
 	h.reqBody = nil
 }
@@ -271,6 +274,8 @@ func (h *httpContext) startStream() {
 		h.framer = sseparse.NewJSONArray(h.cfg.MaxEventBytes)
 	case framingNDJSON:
 		h.framer = sseparse.NewNDJSON(h.cfg.MaxEventBytes)
+	case framingEventStream:
+		h.framer = sseparse.NewEventStream(h.cfg.MaxEventBytes)
 	default:
 		h.framer = sseparse.NewSSE(h.cfg.MaxEventBytes)
 	}
@@ -391,7 +396,7 @@ func (h *httpContext) feed(chunk []byte) {
 
 func (h *httpContext) drain() {
 	for h.framer.Next(&h.event) {
-		k := h.parser.Message(h.event.Name, h.event.Data)
+		k := parsers.Dispatch(h.parser, h.event.MessageType, h.event.Name, h.event.Data)
 		if k == parsers.KindMalformed {
 			h.plugin.metrics.count(metricParseErrors, 1)
 		}
