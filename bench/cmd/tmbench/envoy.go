@@ -129,9 +129,11 @@ func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
 		return nil, err
 	}
 	rep := &envoyReport{Version: firstLine(envoyPath, "--version"), Wrk: firstLine("wrk", "--version")}
-	// "envoy  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL" -> "1.40.0"
-	if f := strings.Split(rep.Version, "/"); len(f) > 2 {
-		rep.Version = f[1]
+	// "<path>  version: <sha>/1.40.0/Clean/RELEASE/BoringSSL" -> "1.40.0"
+	if _, v, ok := strings.Cut(rep.Version, "version: "); ok {
+		if f := strings.Split(v, "/"); len(f) > 2 {
+			rep.Version = f[1]
+		}
 	}
 	up, err := startUpstream(&all[0])
 	if err != nil {
