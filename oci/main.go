@@ -29,6 +29,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
@@ -62,7 +63,7 @@ func run(args []string, out io.Writer) error {
 	wasmPath := fs.String("wasm", "dist/tokenmeter.wasm", "the Wasm module to package")
 	layoutDir := fs.String("layout", "dist/oci", "OCI image layout directory to (re)write; empty to skip")
 	tag := fs.String("tag", "latest", "reference name of the image inside the layout")
-	push := fs.String("push", "", "registry reference to push to as well, e.g. registry.example.com/tokenmeter:v1")
+	push := fs.String("push", "", "registry reference to push to as well, e.g. registry.example.com/tokenmeter:v1 (credentials from the Docker config)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -92,7 +93,7 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := remote.Write(ref, img); err != nil {
+		if err := remote.Write(ref, img, remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
 			return fmt.Errorf("pushing %s: %w", ref, err)
 		}
 		fmt.Fprintf(out, "pushed %s@%s\n", ref, digest)
