@@ -49,16 +49,10 @@ func (b *bedrockInvoke) Message(name, data []byte) Kind {
 	if string(name) != "chunk" {
 		return KindIgnored
 	}
-	d := bytes.TrimSpace(data)
-	chunk, ok := object(d)
+	src, ok, k := chunkBytes(bytes.TrimSpace(data))
 	if !ok {
-		return notObject(d)
+		return k
 	}
-	enc := chunk.Get("bytes")
-	if enc.Type != gjson.String {
-		return KindIgnored
-	}
-	src := viewBytes(enc.Str)
 	if n := base64.StdEncoding.DecodedLen(len(src)); cap(b.decoded) < n {
 		b.decoded = make([]byte, n)
 	}
@@ -67,7 +61,7 @@ func (b *bedrockInvoke) Message(name, data []byte) Kind {
 		return KindMalformed
 	}
 	ev := bytes.TrimSpace(b.decoded[:n])
-	k := b.anthropic.Message(nil, ev)
+	k = b.anthropic.Message(nil, ev)
 	if k == KindMalformed || !bytes.Contains(ev, metricsKeyQuoted) {
 		return k
 	}
@@ -79,6 +73,31 @@ func (b *bedrockInvoke) Message(name, data []byte) Kind {
 		}
 	}
 	return k
+}
+
+// chunkPrefix starts a chunk payload as Bedrock serializes it.
+var chunkPrefix = []byte(`{"bytes":"`)
+
+// chunkBytes returns the base64 text of a chunk payload, {"bytes":"…"}, or
+// ok false and the kind of a payload without one. The usual serialization
+// is read without gjson: base64 holds no quote, so the text ends at the next
+// one, and the frame's CRC vouches for the rest of the payload, which is
+// not examined. Anything else (a reordering, an escape) is parsed.
+func chunkBytes(d []byte) (src []byte, ok bool, k Kind) {
+	if rest, found := bytes.CutPrefix(d, chunkPrefix); found && d[len(d)-1] == '}' {
+		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
+			return rest[:i], true, KindMeaningful
+		}
+	}
+	chunk, valid := object(d)
+	if !valid {
+		return nil, false, notObject(d)
+	}
+	enc := chunk.Get("bytes")
+	if enc.Type != gjson.String {
+		return nil, false, KindIgnored
+	}
+	return viewBytes(enc.Str), true, KindMeaningful
 }
 
 func (b *bedrockInvoke) TypedMessage(msgType, name, data []byte) Kind {

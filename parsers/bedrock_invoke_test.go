@@ -31,6 +31,9 @@ func TestBedrockInvokeMessageKinds(t *testing.T) {
 		{"chunk", invokeChunk(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`), KindError},
 		{"chunk", invokeChunk(`{"generation":"Hi","stop_reason":null}`), KindIgnored}, // another model family
 		{"chunk", invokeChunk(antDelta[:40]), KindMalformed},
+		{"chunk", `{"p":"abc","bytes":"` + base64.StdEncoding.EncodeToString([]byte(antStop)) + `"}`, KindMeaningful},
+		{"chunk", `{"bytes":"\u0065\u00330="}`, KindIgnored}, // escaped base64 of "{}", read by gjson
+		{"chunk", `{"bytes":""}`, KindIgnored},
 		{"chunk", `{"bytes":"not base64!"}`, KindMalformed},
 		{"chunk", `{"bytes":"eyJ0eXBl`, KindMalformed},
 		{"chunk", `{"bytes":42}`, KindIgnored},

@@ -35,10 +35,24 @@ type ollama struct {
 
 func newOllama() Parser { return &ollama{} }
 
+// Fast path: every line of a stream but the last ends with "done":false.
+// Once the model is known, such a line that names no error is a piece of
+// text, which nothing in the Result depends on, and is reported meaningful
+// without gjson. A line that ends so is only checked to be brace-delimited,
+// so a broken one counts as meaningful rather than malformed; it cannot
+// change the result either way.
+var (
+	ollamaContentEnd = []byte(`,"done":false}`)
+	errorKey         = []byte(`"error"`)
+)
+
 func (o *ollama) Message(_, data []byte) Kind {
 	d := bytes.TrimSpace(data)
 	if !braced(d) {
 		return notObject(d)
+	}
+	if o.res.Model != "" && bytes.HasSuffix(d, ollamaContentEnd) && !bytes.Contains(d, errorKey) {
+		return KindMeaningful
 	}
 	line, ok := object(d)
 	if !ok {

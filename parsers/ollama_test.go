@@ -41,6 +41,22 @@ func TestOllamaMessageKinds(t *testing.T) {
 	}
 }
 
+// TestOllamaFastPathIsSafe checks the lines the fast path must not skip
+// are still read once the model is known.
+func TestOllamaFastPathIsSafe(t *testing.T) {
+	p := New(APIOllama)
+	if p.Message(nil, []byte(ollamaLine)); p.Result().Model != "llama3.2" {
+		t.Fatal("model not read from the first line")
+	}
+	if k := p.Message(nil, []byte(`{"model":"llama3.2","error":"boom","done":false}`)); k != KindError || p.Result().Err.Message != "boom" {
+		t.Errorf("error line: kind %v, err %+v", k, p.Result().Err)
+	}
+	p.Message(nil, []byte(ollamaDone))
+	if r := p.Result(); !r.Completed || r.Usage.TotalTokens != 31 {
+		t.Errorf("done line: %+v", r)
+	}
+}
+
 func TestOllamaUsage(t *testing.T) {
 	p := New(APIOllama)
 	p.Message(nil, []byte(ollamaLine))
