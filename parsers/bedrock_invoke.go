@@ -49,8 +49,8 @@ func (b *bedrockInvoke) Message(name, data []byte) Kind {
 	if string(name) != "chunk" {
 		return KindIgnored
 	}
-	src, ok, k := chunkBytes(bytes.TrimSpace(data))
-	if !ok {
+	src, k := chunkBytes(bytes.TrimSpace(data))
+	if k != KindMeaningful {
 		return k
 	}
 	if n := base64.StdEncoding.DecodedLen(len(src)); cap(b.decoded) < n {
@@ -78,26 +78,27 @@ func (b *bedrockInvoke) Message(name, data []byte) Kind {
 // chunkPrefix starts a chunk payload as Bedrock serializes it.
 var chunkPrefix = []byte(`{"bytes":"`)
 
-// chunkBytes returns the base64 text of a chunk payload, {"bytes":"…"}, or
-// ok false and the kind of a payload without one. The usual serialization
-// is read without gjson: base64 holds no quote, so the text ends at the next
-// one, and the frame's CRC vouches for the rest of the payload, which is
-// not examined. Anything else (a reordering, an escape) is parsed.
-func chunkBytes(d []byte) (src []byte, ok bool, k Kind) {
+// chunkBytes returns the base64 text of a chunk payload, {"bytes":"…"},
+// with KindMeaningful, or the kind of a payload without one. The usual
+// serialization is read without gjson: base64 holds no quote, so the text
+// ends at the next one, and the frame's CRC vouches for the rest of the
+// payload, which is not examined. Anything else (a reordering, an escape)
+// is parsed.
+func chunkBytes(d []byte) (src []byte, k Kind) {
 	if rest, found := bytes.CutPrefix(d, chunkPrefix); found && d[len(d)-1] == '}' {
 		if i := bytes.IndexByte(rest, '"'); i >= 0 && bytes.IndexByte(rest[:i], '\\') < 0 {
-			return rest[:i], true, KindMeaningful
+			return rest[:i], KindMeaningful
 		}
 	}
 	chunk, valid := object(d)
 	if !valid {
-		return nil, false, notObject(d)
+		return nil, notObject(d)
 	}
 	enc := chunk.Get("bytes")
 	if enc.Type != gjson.String {
-		return nil, false, KindIgnored
+		return nil, KindIgnored
 	}
-	return viewBytes(enc.Str), true, KindMeaningful
+	return viewBytes(enc.Str), KindMeaningful
 }
 
 func (b *bedrockInvoke) TypedMessage(msgType, name, data []byte) Kind {
