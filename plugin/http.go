@@ -24,9 +24,11 @@ const (
 	modeCollect                 // compressed stream: copied, then inflated and parsed at its end
 )
 
-// httpContext meters one call. It never changes a byte of the traffic: it
-// only holds the response headers during the prefetch, and replaces the
-// response with a local reply when that prefetch finds an embedded error.
+// httpContext meters one call. It changes nothing in the traffic but what
+// its configuration asks for: it holds the response headers during the
+// prefetch, turns an embedded error found there into an error status, and
+// with inject_stream_usage adds include_usage to the request and removes
+// the usage chunk that results from the response.
 type httpContext struct {
 	types.DefaultHttpContext
 	id     uint32
