@@ -262,6 +262,40 @@ func walk(v any, visit func(map[string]any)) {
 	}
 }
 
+// startExampleEnvoy starts an Envoy for this test from an example config
+// outside examples/envoy (path relative to the repository), in front of the
+// fake provider; vars add to the plugin and upstream defaults. The stack is
+// the harness's, stopped when the test ends.
+func startExampleEnvoy(t *testing.T, template string, vars map[string]string) *stack {
+	t.Helper()
+	upHost, upPort, _ := strings.Cut(env.fakeAddr, ":")
+	all := map[string]string{"WASM": env.wasm, "UPSTREAM_HOST": upHost, "UPSTREAM_PORT": upPort}
+	for k, v := range vars {
+		all[k] = v
+	}
+	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
+		EnvoyPath: env.envoyPath,
+		Template:  filepath.Join(env.root, template),
+		Vars:      all,
+		Dir:       t.TempDir(),
+	})
+	if e != nil {
+		t.Cleanup(func() {
+			if err := e.Stop(); err != nil || t.Failed() {
+				t.Logf("Envoy (stop: %v) log:\n%s", err, e.Log())
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := e.ListenerAddr(t.Context(), "llm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{envoy: e, addr: addr, log: newLogIndex(e.AccessLog)}
+}
+
 // exampleFiles lists every YAML file under examples/.
 func exampleFiles(t *testing.T) []string {
 	t.Helper()

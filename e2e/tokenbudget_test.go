@@ -38,7 +38,8 @@ func TestTokenBudget(t *testing.T) {
 	}
 	budget := 3 * perCall
 	rls := startRateLimit(t, startRedis(t), map[string]string{"TOKENS_PER_DAY": strconv.Itoa(budget)})
-	s := startTokenBudgetEnvoy(t, rls.grpcAddr)
+	rlsHost, rlsPort, _ := strings.Cut(rls.grpcAddr, ":")
+	s := startExampleEnvoy(t, "examples/token-budget/envoy.yaml", map[string]string{"RATELIMIT_HOST": rlsHost, "RATELIMIT_PORT": rlsPort})
 
 	// key is unique per run so that a rerun against the same Redis starts
 	// from a full budget.
@@ -83,39 +84,6 @@ func TestTokenBudget(t *testing.T) {
 		t.Errorf("another key: status %d, remaining %q; want 200 and the full budget %d",
 			resp.StatusCode, resp.Header.Get("x-ratelimit-remaining"), budget)
 	}
-}
-
-// startTokenBudgetEnvoy starts examples/token-budget/envoy.yaml in front of
-// the fake provider and the rate limit service; the stack is the harness's.
-func startTokenBudgetEnvoy(t *testing.T, rlsAddr string) *stack {
-	t.Helper()
-	upHost, upPort, _ := strings.Cut(env.fakeAddr, ":")
-	rlsHost, rlsPort, _ := strings.Cut(rlsAddr, ":")
-	dir := t.TempDir()
-	e, err := envoyrun.Start(t.Context(), envoyrun.Options{
-		EnvoyPath: env.envoyPath,
-		Template:  filepath.Join(env.root, "examples", "token-budget", "envoy.yaml"),
-		Vars: map[string]string{
-			"WASM": env.wasm, "UPSTREAM_HOST": upHost, "UPSTREAM_PORT": upPort,
-			"RATELIMIT_HOST": rlsHost, "RATELIMIT_PORT": rlsPort,
-		},
-		Dir: dir,
-	})
-	if e != nil {
-		t.Cleanup(func() {
-			if err := e.Stop(); err != nil || t.Failed() {
-				t.Logf("Envoy (stop: %v) log:\n%s", err, e.Log())
-			}
-		})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := e.ListenerAddr(t.Context(), "llm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &stack{envoy: e, addr: addr, log: newLogIndex(e.AccessLog)}
 }
 
 // startRedis starts a private redis-server on a Unix socket (no TCP port,
