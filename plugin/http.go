@@ -63,7 +63,7 @@ type httpContext struct {
 	framer     sseparse.Framer
 	parser     parsers.Parser
 	event      sseparse.Event
-	body       []byte // inspection copy for modeWhole without holding, and modeCollect
+	body       []byte // inspection copy for modeWhole and modeCollect
 	bodyOver   bool
 
 	// Prefetch: while holding, Envoy buffers the body and each callback
@@ -256,7 +256,7 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 		h.strip = &usageStripper{maxEvent: h.cfg.MaxEventBytes}
 		_ = proxywasm.RemoveHttpResponseHeader("content-length")
 	}
-	if h.mode == modeCollect || (h.mode == modeStream && h.cfg.PrefetchMaxBytes == 0) {
+	if h.mode == modeCollect || h.cfg.PrefetchMaxBytes == 0 {
 		return types.ActionContinue
 	}
 	h.hold()
@@ -421,42 +421,38 @@ func (h *httpContext) countFramerStats() {
 	}
 }
 
-// wholeBody handles a non-stream body: held to its end for a 200 (so an
-// error inside it can still become a real error status), copied otherwise.
+// wholeBody handles a non-stream (or compressed) body: it is copied,
+// bounded by max_body_bytes, and parsed at its end. A held 200 response
+// stays held while it is small (errors are), until its end or
+// prefetch_max_bytes, so an error inside it can still become an error
+// status; a larger body is released and inspected from the copy. Holding
+// more would run into Envoy's buffer limit (1 MiB by default), past which
+// Envoy answers 500 itself.
 func (h *httpContext) wholeBody(bodySize int, endOfStream bool) types.Action {
+	from := 0
 	if h.holding {
-		if bodySize > h.cfg.MaxBodyBytes {
-			h.plugin.metrics.count(metricBodyTooLarge, 1)
-			h.release()
-			h.mode = modeNone
-			return types.ActionContinue
-		}
-		if !endOfStream {
-			return types.ActionPause
-		}
-		body, err := proxywasm.GetHttpResponseBody(0, bodySize)
-		if err != nil && bodySize > 0 {
-			h.release()
-			return types.ActionContinue
-		}
-		h.parseWhole(body)
-		if h.parser.Result().Err.Type != "" && h.cfg.RejectEmbeddedErrors {
-			return h.rejectEmbeddedError()
-		}
-		h.release()
-		return types.ActionContinue
+		from, h.consumed = h.consumed, bodySize
 	}
-	if !h.bodyOver && bodySize > 0 {
-		if len(h.body)+bodySize > h.cfg.MaxBodyBytes {
+	if !h.bodyOver && bodySize > from {
+		if len(h.body)+bodySize-from > h.cfg.MaxBodyBytes {
 			h.bodyOver, h.body = true, nil
 			h.plugin.metrics.count(metricBodyTooLarge, 1)
-		} else if chunk, err := proxywasm.GetHttpResponseBody(0, bodySize); err == nil {
+		} else if chunk, err := proxywasm.GetHttpResponseBody(from, bodySize-from); err == nil {
 			h.body = append(h.body, chunk...)
 		}
 	}
 	if endOfStream && !h.bodyOver {
 		h.parseWhole(h.body)
 		h.body = nil
+		if h.holding && h.parser.Result().Err.Type != "" && h.cfg.RejectEmbeddedErrors {
+			return h.rejectEmbeddedError()
+		}
+	}
+	if h.holding && !endOfStream && bodySize < h.cfg.PrefetchMaxBytes {
+		return types.ActionPause
+	}
+	if h.holding {
+		h.release()
 	}
 	return types.ActionContinue
 }

@@ -477,3 +477,38 @@ func TestPanicFailsOpen(t *testing.T) {
 		t.Errorf("error logs %q", host.GetErrorLogs())
 	}
 }
+
+// TestLargeNonStreamBody checks a non-stream answer larger than the
+// prefetch: it is released once it outgrows prefetch_max_bytes (holding
+// more would hit Envoy's buffer limit) and still metered from the copy,
+// up to max_body_bytes.
+func TestLargeNonStreamBody(t *testing.T) {
+	small := readFixture(t, "openai_chat_nonstream.json")
+	big := bytes.Replace(small, []byte("Hello there"), bytes.Repeat([]byte("lorem ipsum "), 20000), 1)
+	chunks := [][]byte{big[:30000], big[30000:90000], big[90000:]}
+	cases := []struct {
+		config         string
+		wantReleasedAt int
+		want           map[string]any
+		tooLarge       uint64
+	}{
+		{`{}`, 1, map[string]any{"input_tokens": 31.0, "output_tokens": 4.0, "outcome": "completed"}, 0},
+		{`{"max_body_bytes": 100000}`, 1, map[string]any{"usage_reported": false, "outcome": "incomplete"}, 1},
+		{`{"prefetch_max_bytes": 0}`, -1, map[string]any{"input_tokens": 31.0, "outcome": "completed"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.config, func(t *testing.T) {
+			eachVM(t, func(t *testing.T, vm types.VMContext) {
+				host := startHost(t, vm, c.config)
+				o := run(t, host, exchange{path: "/v1/chat/completions", headers: jsonHeaders, chunks: chunks})
+				if o.releasedAt != c.wantReleasedAt || !bytes.Equal(o.forwarded, big) {
+					t.Fatalf("released after chunk %d (want %d); forwarded %d of %d bytes", o.releasedAt, c.wantReleasedAt, len(o.forwarded), len(big))
+				}
+				checkUsage(t, o, c.want)
+				if got := counter(t, host, metricBodyTooLarge); got != c.tooLarge {
+					t.Errorf("body_too_large = %d, want %d", got, c.tooLarge)
+				}
+			})
+		})
+	}
+}
