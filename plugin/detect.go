@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/url"
 	"strings"
 
 	"github.com/tokenmeter/tokenmeter/parsers"
@@ -84,10 +83,40 @@ func pathSegmentAfter(path, marker string, end byte) string {
 	if j := strings.IndexByte(seg, end); j >= 0 {
 		seg = seg[:j]
 	}
-	if decoded, err := url.PathUnescape(seg); err == nil {
-		return decoded
+	return unescapePath(seg)
+}
+
+// unescapePath decodes %XX escapes, leaving a malformed segment as it is.
+// (net/url would do, but costs the module an eighth of a megabyte.)
+func unescapePath(s string) string {
+	if strings.IndexByte(s, '%') < 0 {
+		return s
 	}
-	return seg
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			out = append(out, s[i])
+			continue
+		}
+		if i+2 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 {
+			return s
+		}
+		out = append(out, byte(unhex(s[i+1])<<4|unhex(s[i+2])))
+		i += 2
+	}
+	return string(out)
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
 }
 
 // providerHosts maps well-known API hosts to provider names; it is checked

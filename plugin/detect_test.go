@@ -129,3 +129,18 @@ func TestAppendJSONString(t *testing.T) {
 		}
 	}
 }
+
+func TestUnescapePath(t *testing.T) {
+	cases := map[string]string{
+		"anthropic.claude-3-5-sonnet-20240620-v1%3A0":                    "anthropic.claude-3-5-sonnet-20240620-v1:0",
+		"arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x": "arn:aws:bedrock:us-east-1:1:inference-profile/us.x",
+		"plain":  "plain",
+		"bad%zz": "bad%zz",
+		"cut%3":  "cut%3",
+	}
+	for in, want := range cases {
+		if got := unescapePath(in); got != want {
+			t.Errorf("unescapePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
