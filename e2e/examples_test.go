@@ -104,9 +104,87 @@ var k8sKinds = map[string][]string{
 	"gateway.networking.k8s.io/v1 HTTPRoute":              {"spec.parentRefs", "spec.rules"},
 }
 
+// k8sFields lists, per kind and object path, the only keys the API allows
+// there (from the Istio and Envoy Gateway API types), so a misplaced field
+// fails the test instead of being dropped by the API server. "[]" steps
+// into every element of a list.
+var k8sFields = map[string]map[string][]string{
+	"WasmPlugin": {
+		"spec": {"selector", "targetRef", "targetRefs", "url", "sha256", "imagePullPolicy", "imagePullSecret",
+			"pluginConfig", "pluginName", "phase", "priority", "failStrategy", "vmConfig", "match", "type"},
+		"spec.match.[]": {"mode", "ports"},
+	},
+	"EnvoyExtensionPolicy": {
+		"spec":                    {"targetRef", "targetRefs", "targetSelectors", "wasm", "extProc", "lua", "dynamicModule"},
+		"spec.wasm.[]":            {"name", "rootID", "code", "config", "failOpen"},
+		"spec.wasm.[].code":       {"type", "http", "image", "sha256", "pullPolicy"},
+		"spec.wasm.[].code.http":  {"url"},
+		"spec.wasm.[].code.image": {"url", "pullSecretRef"},
+	},
+}
+
+// enumFields lists, per kind and path, the values a field may take.
+var enumFields = map[string]map[string][]string{
+	"WasmPlugin": {
+		"spec.phase":         {"UNSPECIFIED_PHASE", "AUTHN", "AUTHZ", "STATS"},
+		"spec.failStrategy":  {"FAIL_CLOSE", "FAIL_OPEN", "FAIL_RELOAD"},
+		"spec.type":          {"UNSPECIFIED_PLUGIN_TYPE", "HTTP", "NETWORK"},
+		"spec.match.[].mode": {"UNDEFINED", "CLIENT", "SERVER", "CLIENT_AND_SERVER"},
+	},
+	"EnvoyExtensionPolicy": {
+		"spec.wasm.[].code.type": {"HTTP", "Image"},
+	},
+}
+
+// checkFields applies k8sFields and enumFields to one document.
+func checkFields(t *testing.T, where string, doc map[string]any) {
+	t.Helper()
+	kind := text(doc["kind"])
+	for path, allowed := range k8sFields[kind] {
+		for _, v := range lookupAll(doc, path) {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Errorf("%s %s: %s is not an object", where, kind, path)
+				continue
+			}
+			for k := range m {
+				if !slices.Contains(allowed, k) {
+					t.Errorf("%s %s: %s has no field %q (allowed: %v)", where, kind, path, k, allowed)
+				}
+			}
+		}
+	}
+	for path, values := range enumFields[kind] {
+		for _, v := range lookupAll(doc, path) {
+			if !slices.Contains(values, text(v)) {
+				t.Errorf("%s %s: %s is %q, want one of %v", where, kind, path, text(v), values)
+			}
+		}
+	}
+}
+
+// lookupAll follows a dotted path like lookup, stepping into every list
+// element at "[]", and returns the values found.
+func lookupAll(v any, path string) []any {
+	vals := []any{v}
+	for _, key := range strings.Split(path, ".") {
+		var next []any
+		for _, cur := range vals {
+			if key == "[]" {
+				list, _ := cur.([]any)
+				next = append(next, list...)
+			} else if m, ok := cur.(map[string]any); ok && m[key] != nil {
+				next = append(next, m[key])
+			}
+		}
+		vals = next
+	}
+	return vals
+}
+
 // TestKubernetesExamples parses every Kubernetes YAML under examples/
 // (files whose documents have apiVersion and kind), checks each document's
-// kind and required fields, checks that per-route plugin rules name routes
+// kind, required fields and field names, checks that per-route plugin rules name routes
 // that exist, and starts the plugin (Envoy validate mode) with every
 // plugin configuration they carry, so a typo in a field fails here rather
 // than in a cluster.
@@ -145,6 +223,7 @@ func TestKubernetesExamples(t *testing.T) {
 					t.Errorf("%s %s: %s is missing", rel, kind, path)
 				}
 			}
+			checkFields(t, rel, doc)
 			for _, c := range pluginConfigs(t, doc) {
 				configs[c] = append(configs[c], rel)
 				ruleNames = append(ruleNames, routeRuleNames(t, c)...)
