@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // TestDocCommands keeps the shell commands in docs/ and the examples'
@@ -148,4 +150,69 @@ func readGlob(t *testing.T, pattern string) []byte {
 		all = append(all, b...)
 	}
 	return all
+}
+
+// TestDocLinks checks that every relative link in the README, docs/ and the
+// examples' READMEs points to a file that exists and, with an anchor, to a
+// heading in it (GitHub's heading ids).
+func TestDocLinks(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(env.root, "docs", "*.md"))
+	readmes, _ := filepath.Glob(filepath.Join(env.root, "examples", "*", "README.md"))
+	files = append(append(files, readmes...), filepath.Join(env.root, "README.md"))
+	linkRE := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	n := 0
+	for _, f := range files {
+		rel, _ := filepath.Rel(env.root, f)
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range linkRE.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			n++
+			path, anchor, _ := strings.Cut(target, "#")
+			dest := f
+			if path != "" {
+				dest = filepath.Join(filepath.Dir(f), path)
+			}
+			content, err := os.ReadFile(dest)
+			if err != nil {
+				t.Errorf("%s: link %s: %v", rel, target, err)
+				continue
+			}
+			if anchor != "" && !slices.Contains(headingIDs(content), anchor) {
+				t.Errorf("%s: link %s: no heading with id %q in %s", rel, target, anchor, path)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no relative links found")
+	}
+}
+
+// headingIDs are the ids GitHub gives a Markdown file's headings: lower
+// case, spaces to dashes, punctuation other than dashes and underscores
+// dropped.
+func headingIDs(md []byte) []string {
+	var ids []string
+	for _, line := range strings.Split(string(md), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range title {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		ids = append(ids, b.String())
+	}
+	return ids
 }
