@@ -200,6 +200,9 @@ func (s *stack) entry(t *testing.T, requestID string) envoyrun.Entry {
 type fixtureCase struct {
 	Name    string // provider/case
 	Fixture string // file name under testdata
+	// Data is what the fake provider sends for Request: the fixture as
+	// fakellm.Render serves it (Bedrock frames encoded, an OpenAI Chat
+	// stream without its usage unless the request asks for it).
 	Data    []byte
 	Request struct {
 		Path string          `json:"path"`
@@ -208,13 +211,32 @@ type fixtureCase struct {
 	UpstreamStatus int            `json:"upstream_status"`
 	ClientStatus   int            `json:"client_status"`
 	Usage          map[string]any `json:"usage"`
+	// InjectStreamUsage marks a Usage that holds only with the plugin
+	// option inject_stream_usage on (the request leaves include_usage
+	// unset); TestInjectStreamUsage runs such a case, the tests that send
+	// every case through a default route (loadCases) leave it out.
+	InjectStreamUsage bool `json:"inject_stream_usage"`
 }
 
 // embedded reports whether tokenmeter must replace the upstream's answer
 // (an error inside a 200) rather than pass its bytes.
 func (c fixtureCase) embedded() bool { return c.ClientStatus != c.UpstreamStatus }
 
+// loadCases returns every case whose expectation holds on a route with the
+// default plugin configuration.
 func loadCases(t *testing.T) []fixtureCase {
+	t.Helper()
+	var cases []fixtureCase
+	for _, c := range allCases(t) {
+		if !c.InjectStreamUsage {
+			cases = append(cases, c)
+		}
+	}
+	return cases
+}
+
+// allCases reads every fixture case under testdata.
+func allCases(t *testing.T) []fixtureCase {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(env.testdata, "*", "*.expect.json"))
 	if err != nil || len(files) == 0 {
@@ -238,7 +260,10 @@ func loadCases(t *testing.T) []fixtureCase {
 			}
 		}
 		c.Name, _ = filepath.Rel(env.testdata, base)
-		if c.Data, err = os.ReadFile(filepath.Join(env.testdata, c.Fixture)); err != nil {
+		if c.Data, err = os.ReadFile(filepath.Join(env.testdata, c.Fixture)); err == nil {
+			c.Data, err = fakellm.Render(c.Fixture, c.Data, c.Request.Path, c.Request.Body)
+		}
+		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}
 		if c.UpstreamStatus == 0 {
@@ -254,7 +279,7 @@ func loadCases(t *testing.T) []fixtureCase {
 
 func caseNamed(t *testing.T, name string) fixtureCase {
 	t.Helper()
-	for _, c := range loadCases(t) {
+	for _, c := range allCases(t) {
 		if c.Name == name {
 			return c
 		}
