@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -46,16 +48,23 @@ const helloText = "Hello! Bonjour! Hola!"
 // straight at the fake provider and then through Envoy with tokenmeter:
 // good calls read the same answer both ways, and an error inside a 200
 // reaches the SDK through Envoy as the mapped status, raising the SDK's own
-// exception for it.
+// exception for it. An OpenAI Chat stream that does not ask for usage reads
+// as usual (the text, no usage chunk) on the inject-usage route too, where
+// tokenmeter asks for usage on its behalf and records it.
 func TestSDKClients(t *testing.T) {
 	t.Parallel()
 	s := example(t, "demo", nil)
 	targets := map[string]string{"direct": "http://" + env.fakeAddr, "envoy": "http://" + s.addr}
 	fixture := func(name string) string { return "--header=" + fakellm.HeaderFixture + "=" + name }
+	injected := caseNamed(t, "openai/chat-stream-injected")
+	noUsageAsked := []string{"--sdk=openai", "--model=gpt-4.1-mini", "--stream", "--no-include-usage", fixture(injected.Fixture)}
 	cases := []struct {
 		name      string
 		args      []string
 		viaEnvoy  bool   // only through Envoy (the fake upstream alone cannot map errors)
+		prefix    string // route prefix through Envoy
+		noUsage   bool   // the SDK must see no usage
+		logged    map[string]any
 		wantError string // SDK exception class, "" for success
 		wantCode  int
 		wantBase  string // a base class the exception must also be
@@ -64,6 +73,10 @@ func TestSDKClients(t *testing.T) {
 		{name: "openai chat", args: []string{"--sdk=openai", "--model=o4-mini"}},
 		{name: "openai responses stream", args: []string{"--sdk=openai", "--api=responses", "--model=gpt-4.1-mini", "--stream"}},
 		{name: "openai responses", args: []string{"--sdk=openai", "--api=responses", "--model=o4-mini"}},
+		{name: "openai chat stream without usage, injected", args: noUsageAsked, prefix: injectPrefix, noUsage: true,
+			logged: injected.Usage},
+		{name: "openai chat stream without usage", args: noUsageAsked, viaEnvoy: true, noUsage: true,
+			logged: unreported(injected.Usage)},
 		{name: "anthropic stream", args: []string{"--sdk=anthropic", "--model=claude-sonnet-4-5", "--stream"}},
 		{name: "anthropic", args: []string{"--sdk=anthropic", "--model=claude-haiku-4-5"}},
 		{name: "anthropic overloaded inside 200", viaEnvoy: true,
@@ -83,10 +96,19 @@ func TestSDKClients(t *testing.T) {
 			}
 			t.Run(tc.name+"/"+target, func(t *testing.T) {
 				t.Parallel()
-				r := runSDK(t, baseURL, tc.args...)
+				args := tc.args
+				id := fmt.Sprintf("e2e-sdk-%d-%d", os.Getpid(), requestSeq.Add(1))
+				if target == "envoy" {
+					baseURL += tc.prefix
+					args = append(slices.Clone(args), "--header=x-request-id="+id)
+				}
+				r := runSDK(t, baseURL, args...)
 				if tc.wantError == "" {
-					if !r.OK || r.Text != helloText || r.Usage == nil {
-						t.Fatalf("got %+v, want text %q and usage", r, helloText)
+					if !r.OK || r.Text != helloText || (r.Usage == nil) != tc.noUsage {
+						t.Fatalf("got %+v, want text %q and usage unless noUsage (%v)", r, helloText, tc.noUsage)
+					}
+					if tc.logged != nil && target == "envoy" {
+						checkUsage(t, s.entry(t, id), tc.logged)
 					}
 					return
 				}

@@ -35,8 +35,11 @@ def call_openai(args, headers):
     messages = [{"role": "user", "content": PROMPT}]
     if args.stream:
         text, usage = "", None
+        # Without stream_options the SDK sends none: the stream a client gets
+        # when it does not ask for usage.
+        extra = {} if args.no_include_usage else {"stream_options": {"include_usage": True}}
         stream = client.chat.completions.create(model=args.model, messages=messages, stream=True,
-                                                stream_options={"include_usage": True})
+                                                **extra)
         for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 text += chunk.choices[0].delta.content
@@ -69,6 +72,8 @@ def main():
     p.add_argument("--base-url", required=True)
     p.add_argument("--model", required=True)
     p.add_argument("--stream", action="store_true")
+    p.add_argument("--no-include-usage", action="store_true",
+                   help="openai chat stream: leave stream_options out (no usage asked for)")
     p.add_argument("--header", action="append", default=[], help="name=value, repeatable")
     args = p.parse_args()
     headers = dict(h.split("=", 1) for h in args.header)
