@@ -54,6 +54,10 @@ var samples = []sample{
 	{"Gemini, streamed (SSE)", "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", `{"contents":[{"role":"user","parts":[{"text":"Say hello"}]}]}`, nil},
 	{"Gemini, streamed (JSON array)", "/v1beta/models/gemini-2.5-pro:streamGenerateContent", `{"contents":[{"role":"user","parts":[{"text":"Say hello"}]}]}`, nil},
 	{"Gemini", "/v1beta/models/gemini-2.5-flash-lite:generateContent", `{"contents":[{"role":"user","parts":[{"text":"Say hello"}]}]}`, nil},
+	{"Bedrock ConverseStream (eventstream)", "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse-stream", `{"messages":[{"role":"user","content":[{"text":"Say hello"}]}]}`, nil},
+	{"Ollama chat, streamed (NDJSON)", "/api/chat", `{"model":"llama3.2","messages":` + prompt + `}`, nil},
+	{"OpenAI chat, streamed, no usage asked", "/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":` + prompt + `}`, nil},
+	{"Same on the /inject-usage/ route", "/inject-usage/v1/chat/completions", `{"model":"gpt-4o-mini","stream":true,"messages":` + prompt + `}`, nil},
 	{"Anthropic overloaded error inside a 200", "/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":` + prompt + `}`,
 		map[string]string{fakellm.HeaderFixture: "anthropic/overloaded.sse"}},
 	{"Same stream on the /unmetered/ route", "/unmetered/v1/messages", `{"model":"claude-sonnet-4-5","max_tokens":256,"stream":true,"messages":` + prompt + `}`, nil},
@@ -204,15 +208,21 @@ func describe(e envoyrun.Entry) string {
 		return fmt.Sprintf("  %s %s: not metered (route %s)", e.String("status"), e.String("path"), e.String("route"))
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "  %-9s %-28s %-6s in %v", u["provider"], u["model"], streamWord(u["stream"]), u["input_tokens"])
-	if u["cache_read_tokens"] != 0.0 || u["cache_creation_tokens"] != 0.0 {
-		fmt.Fprintf(&b, " (cache read %v, write %v)", u["cache_read_tokens"], u["cache_creation_tokens"])
+	fmt.Fprintf(&b, "  %-9s %-28s %-6s ", u["provider"], u["model"], streamWord(u["stream"]))
+	if u["usage_reported"] == false {
+		b.WriteString("usage not reported")
+	} else {
+		fmt.Fprintf(&b, "in %v", u["input_tokens"])
+		if u["cache_read_tokens"] != 0.0 || u["cache_creation_tokens"] != 0.0 {
+			fmt.Fprintf(&b, " (cache read %v, write %v)", u["cache_read_tokens"], u["cache_creation_tokens"])
+		}
+		fmt.Fprintf(&b, "  out %v", u["output_tokens"])
+		if u["reasoning_tokens"] != 0.0 {
+			fmt.Fprintf(&b, " (reasoning %v)", u["reasoning_tokens"])
+		}
+		fmt.Fprintf(&b, "  total %v", u["total_tokens"])
 	}
-	fmt.Fprintf(&b, "  out %v", u["output_tokens"])
-	if u["reasoning_tokens"] != 0.0 {
-		fmt.Fprintf(&b, " (reasoning %v)", u["reasoning_tokens"])
-	}
-	fmt.Fprintf(&b, "  total %v  %v", u["total_tokens"], u["outcome"])
+	fmt.Fprintf(&b, "  %v", u["outcome"])
 	if t, _ := u["error_type"].(string); t != "" {
 		fmt.Fprintf(&b, " (%s)", t)
 	}
