@@ -40,12 +40,20 @@ import (
 // Vendor is "vertex" when the body shows Vertex-only fields (createTime,
 // usageMetadata.trafficType) and "" otherwise: the API already says Google,
 // and Vertex is the distinction worth a label.
+//
+// Fast path: a streamed chunk is mostly candidate text, and all a parser
+// takes from nearly every chunk is usageMetadata. quickResponse reads such a
+// chunk with walkObject (see geminiNotes for when it declines) and parses
+// only usageMetadata and, until the model is known, modelVersion; every
+// other chunk, and any walkObject does not vouch for, takes the full path.
 
 type gemini struct {
 	res Result
 	// The figures the normalized counts are sums of. thoughtsTokenCount
 	// lives in Usage.ReasoningTokens.
 	prompt, toolUse, candidates uint64
+	// slow turns the fast path off, for the tests that compare the paths.
+	slow bool
 }
 
 func newGemini() Parser { return &gemini{} }
@@ -78,6 +86,9 @@ func (g *gemini) value(data []byte) Kind {
 		return KindIgnored
 	}
 	if data[0] != '[' {
+		if k, ok := g.quickResponse(data); ok {
+			return k
+		}
 		r, ok := object(data)
 		if !ok {
 			return KindMalformed
@@ -132,6 +143,63 @@ func (g *gemini) response(r gjson.Result) Kind {
 	return kind
 }
 
+// geminiNotes is what walkObject found in a chunk for quickResponse.
+type geminiNotes struct {
+	usage, model []byte // raw values of the top-level members
+	candidates   bool
+}
+
+// note records one member. It stops the walk, sending the chunk down the
+// full path, at what only that path handles (the members error,
+// promptFeedback and createTime, a finishReason at any depth) and at a
+// repeated member, whose effect depends on order.
+func (n *geminiNotes) note(depth int, key, value []byte) bool {
+	if depth > 1 {
+		return string(key) != "finishReason"
+	}
+	switch string(key) {
+	case "usageMetadata":
+		if n.usage != nil || value[0] != '{' {
+			return false
+		}
+		n.usage = value
+	case "modelVersion":
+		if n.model != nil {
+			return false
+		}
+		n.model = value
+	case "candidates":
+		if n.candidates {
+			return false
+		}
+		n.candidates = true
+	case "error", "promptFeedback", "createTime":
+		return false
+	}
+	return true
+}
+
+// quickResponse reads a chunk the fast way (see the file comment) and
+// reports false, having changed nothing, when the chunk needs the full
+// path. It has the effect response would have: with no finishReason key
+// anywhere, response's scan of the candidates finds nothing to record.
+func (g *gemini) quickResponse(data []byte) (Kind, bool) {
+	var n geminiNotes
+	if g.slow || !walkObject(data, n.note) {
+		return 0, false
+	}
+	if n.usage != nil {
+		g.quickUsage(n.usage)
+	}
+	if n.model != nil && g.res.Model == "" {
+		g.res.setModel(gjson.Parse(view(n.model)).Str)
+	}
+	if n.candidates || n.usage != nil || n.model != nil {
+		return KindMeaningful, true
+	}
+	return KindIgnored, true
+}
+
 // finish records the first finishReason among the candidates.
 func (g *gemini) finish(candidates gjson.Result) {
 	candidates.ForEach(func(_, c gjson.Result) bool {
@@ -160,26 +228,50 @@ func (g *gemini) blocked(reason string) {
 
 // usage merges one usageMetadata snapshot in a single pass over its fields.
 func (g *gemini) usage(m gjson.Result) {
-	u := &g.res.Usage
 	m.ForEach(func(key, v gjson.Result) bool {
-		switch key.Str {
-		case "promptTokenCount":
-			u.take(&g.prompt, "usageMetadata.promptTokenCount", v)
-		case "toolUsePromptTokenCount":
-			u.take(&g.toolUse, "usageMetadata.toolUsePromptTokenCount", v)
-		case "candidatesTokenCount":
-			u.take(&g.candidates, "usageMetadata.candidatesTokenCount", v)
-		case "thoughtsTokenCount":
-			u.take(&u.ReasoningTokens, "usageMetadata.thoughtsTokenCount", v)
-		case "cachedContentTokenCount":
-			u.take(&u.CacheReadTokens, "usageMetadata.cachedContentTokenCount", v)
-		case "totalTokenCount":
-			u.take(&u.ProviderTotal, "usageMetadata.totalTokenCount", v)
-		case "trafficType":
-			g.res.Vendor = "vertex"
+		g.usageField(key.Str, v)
+		return true
+	})
+	g.settleUsage()
+}
+
+// quickUsage is usage for the raw usageMetadata object of a chunk that
+// walkObject has vouched for, so that this second walk cannot fail and may
+// act as it goes. It skips gjson's float parsing of the counts (parseRaw).
+func (g *gemini) quickUsage(m []byte) {
+	walkObject(m, func(depth int, key, value []byte) bool {
+		if depth == 1 {
+			g.usageField(view(key), parseRaw(value))
 		}
 		return true
 	})
+	g.settleUsage()
+}
+
+// usageField merges one member of usageMetadata.
+func (g *gemini) usageField(key string, v gjson.Result) {
+	u := &g.res.Usage
+	switch key {
+	case "promptTokenCount":
+		u.take(&g.prompt, "usageMetadata.promptTokenCount", v)
+	case "toolUsePromptTokenCount":
+		u.take(&g.toolUse, "usageMetadata.toolUsePromptTokenCount", v)
+	case "candidatesTokenCount":
+		u.take(&g.candidates, "usageMetadata.candidatesTokenCount", v)
+	case "thoughtsTokenCount":
+		u.take(&u.ReasoningTokens, "usageMetadata.thoughtsTokenCount", v)
+	case "cachedContentTokenCount":
+		u.take(&u.CacheReadTokens, "usageMetadata.cachedContentTokenCount", v)
+	case "totalTokenCount":
+		u.take(&u.ProviderTotal, "usageMetadata.totalTokenCount", v)
+	case "trafficType":
+		g.res.Vendor = "vertex"
+	}
+}
+
+// settleUsage recomputes the normalized counts after a snapshot.
+func (g *gemini) settleUsage() {
+	u := &g.res.Usage
 	u.InputTokens = g.prompt + g.toolUse
 	u.OutputTokens = g.candidates + u.ReasoningTokens
 	u.settle()

@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -280,6 +281,60 @@ func TestGeminiReset(t *testing.T) {
 	}
 }
 
+// TestGeminiFastPathIsExact replays every Gemini fixture, and messages
+// made to probe the fast path's limits, with the fast path on and off: each
+// message and body must give the same kind and leave the same Result.
+func TestGeminiFastPathIsExact(t *testing.T) {
+	var stream [][]byte
+	for _, m := range fixtureMessages(t, "gemini") {
+		stream = append(stream, m.data)
+	}
+	probes := [][]byte{}
+	for _, s := range []string{
+		gemChunk(`"promptTokenCount": 9, "totalTokenCount": 9`, ""),
+		gemChunk(`"promptTokenCount": 9, "candidatesTokenCount": 5, "thoughtsTokenCount": 2, "totalTokenCount": 16`, `"finishReason": "STOP"`),
+		`{"usageMetadata": {"promptTokenCount": 9}, "usageMetadata": {"candidatesTokenCount": 0}}`,
+		`{"modelVersion": "", "modelVersion": "m2"}`,
+		`{"modelVersion": "m\u0031", "usageMetadata": 5}`,
+		`{"usageMetadata": {"promptTokenCount": 9007199254740993, "candidatesTokenCount": 1.0, "totalTokenCount": -1, "thoughtsTokenCount": 1e2}}`,
+		`{"usageMetadata": {"promptTokenCount": 9, "trafficType": "ON_DEMAND"}, "createTime": "x"}`,
+		`{"candidates": [{"content": {"parts": [{"text": "\"finishReason\": \"STOP\""}]}}], "usageMetadata": {"promptTokenCount": 3}}`,
+		`{"candidates": [{"content": {"parts": [{"text": "finishReason"}]}, "finishReason": "STOP"}]}`,
+		`{"responseId": "abc", "somethingNew": 1}`,
+		`{"promptFeedback": {"blockReason": "SAFETY"}}`,
+		`{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}`,
+		gemChunk(`"promptTokenCount": 9`, "")[:60],
+		"{" + gemChunk(`"promptTokenCount": 9`, ""),
+	} {
+		probes = append(probes, []byte(s))
+	}
+	bodies, _ := filepath.Glob(filepath.Join("testdata", "gemini", "*.json"))
+	fastMessages := 0
+	for _, msgs := range [][][]byte{stream, probes} {
+		fast, slow := newGemini().(*gemini), &gemini{slow: true}
+		for _, msg := range msgs {
+			var n geminiNotes
+			if walkObject(msg, n.note) {
+				fastMessages++
+			}
+			kf, ks := fast.Message(nil, msg), slow.Message(nil, msg)
+			if kf != ks || !sameResult(fast.res, slow.res) {
+				t.Errorf("%s:\nfast path kind %v %+v\nfull path kind %v %+v", msg, kf, fast.res, ks, slow.res)
+			}
+		}
+	}
+	for _, path := range bodies {
+		body := readFixture(t, path)
+		fast, slow := newGemini().(*gemini), &gemini{slow: true}
+		if kf, ks := fast.Body(body), slow.Body(body); kf != ks || !sameResult(fast.res, slow.res) {
+			t.Errorf("%s:\nfast path kind %v %+v\nfull path kind %v %+v", path, kf, fast.res, ks, slow.res)
+		}
+	}
+	if fastMessages < len(stream)/2 {
+		t.Fatalf("only %d of %d fixture messages took the fast path", fastMessages, len(stream))
+	}
+}
+
 func TestGeminiChunksDoNotAllocate(t *testing.T) {
 	p := newGemini()
 	chunk := []byte(gemChunk(`"promptTokenCount": 9, "candidatesTokenCount": 5, "totalTokenCount": 14, "promptTokensDetails": [{"modality": "TEXT","tokenCount": 9}]`, ""))
@@ -305,6 +360,13 @@ func FuzzGeminiMessage(f *testing.F) {
 		checkStepInvariants(t, p, func() Kind { return p.Message(nil, []byte(data)) })
 		q := newGemini()
 		checkStepInvariants(t, q, func() Kind { return q.Body([]byte(data)) })
+		// The fast path must read every message exactly as the full one.
+		fast, slow := newGemini().(*gemini), &gemini{slow: true}
+		for _, msg := range []string{gemChunk(`"promptTokenCount": 9, "candidatesTokenCount": 2`, ""), data} {
+			if kf, ks := fast.Message(nil, []byte(msg)), slow.Message(nil, []byte(msg)); kf != ks || !sameResult(fast.res, slow.res) {
+				t.Fatalf("%s: fast path kind %v %+v, full path kind %v %+v", msg, kf, fast.res, ks, slow.res)
+			}
+		}
 	})
 }
 
