@@ -234,7 +234,9 @@ func plainChunk(d []byte) bool {
 }
 
 // keyBefore returns the quoted string that ends d, ignoring trailing white
-// space, if it can be one of the keys plainChunk looks for; else nil.
+// space, if it can be one of the keys plainChunk looks for; else nil. The
+// key's last letter gives the only length it can have (no search for its
+// opening quote): one of these keys ends in each letter below.
 func keyBefore(d []byte) []byte {
 	end := len(d) - 1
 	for end >= 0 && isSpace(d[end]) {
@@ -243,13 +245,19 @@ func keyBefore(d []byte) []byte {
 	if end < 1 || d[end] != '"' {
 		return nil
 	}
-	switch d[end-1] { // the last letter of usage, error, finish_reason, index, x_groq, object
-	case 'e', 'r', 'n', 'x', 'q', 't':
+	var n int
+	switch d[end-1] {
+	case 'e', 'r', 'x': // usage, error, index
+		n = 5
+	case 'q', 't': // x_groq, object
+		n = 6
+	case 'n': // finish_reason
+		n = 13
 	default:
 		return nil
 	}
-	start := bytes.LastIndexByte(d[:end], '"')
-	if start < 0 {
+	start := end - n - 1
+	if start < 0 || d[start] != '"' {
 		return nil
 	}
 	return d[start : end+1]
