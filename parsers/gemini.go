@@ -147,7 +147,18 @@ func (g *gemini) response(r gjson.Result) Kind {
 type geminiNotes struct {
 	usage, model []byte // raw values of the top-level members
 	candidates   bool
+	// fields are the members of the top-level object being read (at
+	// depth 2; walkObject visits them before the object's own member), and
+	// after usageMetadata, its members, so that it is not walked again.
+	fields  [maxUsageFields]rawMember
+	nfields int
 }
+
+// maxUsageFields bounds the members of usageMetadata the fast path reads;
+// Gemini sends up to ten.
+const maxUsageFields = 16
+
+type rawMember struct{ key, value []byte }
 
 // note records one member. It stops the walk, sending the chunk down the
 // full path, at what only that path handles (the members error,
@@ -155,14 +166,24 @@ type geminiNotes struct {
 // repeated member, whose effect depends on order.
 func (n *geminiNotes) note(depth int, key, value []byte) bool {
 	if depth > 1 {
+		if depth == 2 && n.usage == nil {
+			if n.nfields < len(n.fields) {
+				n.fields[n.nfields] = rawMember{key, value}
+			}
+			n.nfields++
+		}
 		return string(key) != "finishReason"
+	}
+	fields := n.nfields
+	if n.usage == nil {
+		n.nfields = 0
 	}
 	switch string(key) {
 	case "usageMetadata":
-		if n.usage != nil || value[0] != '{' {
+		if n.usage != nil || value[0] != '{' || fields > len(n.fields) {
 			return false
 		}
-		n.usage = value
+		n.usage, n.nfields = value, fields
 	case "modelVersion":
 		if n.model != nil {
 			return false
@@ -189,7 +210,11 @@ func (g *gemini) quickResponse(data []byte) (Kind, bool) {
 		return 0, false
 	}
 	if n.usage != nil {
-		g.quickUsage(n.usage)
+		// usage, without gjson's float parsing of the counts (parseRaw).
+		for _, f := range n.fields[:n.nfields] {
+			g.usageField(view(f.key), parseRaw(f.value))
+		}
+		g.settleUsage()
 	}
 	if n.model != nil && g.res.Model == "" {
 		g.res.setModel(gjson.Parse(view(n.model)).Str)
@@ -230,19 +255,6 @@ func (g *gemini) blocked(reason string) {
 func (g *gemini) usage(m gjson.Result) {
 	m.ForEach(func(key, v gjson.Result) bool {
 		g.usageField(key.Str, v)
-		return true
-	})
-	g.settleUsage()
-}
-
-// quickUsage is usage for the raw usageMetadata object of a chunk that
-// walkObject has vouched for, so that this second walk cannot fail and may
-// act as it goes. It skips gjson's float parsing of the counts (parseRaw).
-func (g *gemini) quickUsage(m []byte) {
-	walkObject(m, func(depth int, key, value []byte) bool {
-		if depth == 1 {
-			g.usageField(view(key), parseRaw(value))
-		}
 		return true
 	})
 	g.settleUsage()
