@@ -55,8 +55,9 @@ func insertMember(body []byte, open int, member string) []byte {
 	return append(out, rest...)
 }
 
-// usageStripper removes the usage-only chunks that injection added from
-// the bytes about to be forwarded. It forwards whole events only, keeping
+// usageStripper removes what injection added from the bytes about to be
+// forwarded: the usage-only chunk, and the "usage":null member OpenAI puts
+// in every other chunk once include_usage is set. It forwards whole events only, keeping
 // the unfinished tail of a chunk (at most maxEvent bytes) until its event
 // is complete; an event already partly forwarded is passed on as is.
 type usageStripper struct {
@@ -86,8 +87,12 @@ func (s *usageStripper) process(p []byte, final bool) []byte {
 			s.removed++
 			continue
 		}
-		s.midEvent = false
-		out = append(out, event...)
+		if s.midEvent {
+			s.midEvent = false
+			out = append(out, event...)
+			continue
+		}
+		out = appendWithoutUsageNull(out, event)
 	}
 	switch {
 	case len(data) == 0:
@@ -105,6 +110,28 @@ func (s *usageStripper) process(p []byte, final bool) []byte {
 // event, the rest of that event must pass unchanged.
 func (s *usageStripper) released(endedAtBoundary bool) {
 	s.midEvent = !endedAtBoundary
+}
+
+// appendWithoutUsageNull appends an SSE event, dropping a top-level
+// "usage":null member (and the comma that separated it) from its data.
+func appendWithoutUsageNull(out, event []byte) []byte {
+	i := bytes.Index(event, []byte(`"usage":null`))
+	if i < 0 {
+		return append(out, event...)
+	}
+	start := bytes.IndexByte(event, '{')
+	if start < 0 || start > i || gjson.GetBytes(event[start:], "usage").Index != i-start+len(`"usage":`) {
+		return append(out, event...) // not the top-level member
+	}
+	from, to := i, i+len(`"usage":null`)
+	switch {
+	case from > 0 && event[from-1] == ',':
+		from--
+	case to < len(event) && event[to] == ',':
+		to++
+	}
+	out = append(out, event[:from]...)
+	return append(out, event[to:]...)
 }
 
 // eventEnd returns the length of the first complete SSE event in data

@@ -30,7 +30,8 @@ func TestInjectIncludeUsage(t *testing.T) {
 }
 
 // withoutUsageChunk is the chat fixture as the client would have received
-// it without include_usage: the same bytes minus the usage-only event.
+// it without include_usage: the usage-only event and every other chunk's
+// "usage":null member are gone.
 func withoutUsageChunk(t *testing.T, body []byte) []byte {
 	t.Helper()
 	var out []byte
@@ -40,12 +41,28 @@ func withoutUsageChunk(t *testing.T, body []byte) []byte {
 			removed++
 			continue
 		}
-		out = append(out, ev...)
+		out = append(out, bytes.Replace(ev, []byte(`,"usage":null`), nil, 1)...)
 	}
 	if removed != 1 {
 		t.Fatalf("fixture has %d usage-only events, want 1", removed)
 	}
 	return out
+}
+
+func TestAppendWithoutUsageNull(t *testing.T) {
+	cases := map[string]string{
+		"data: {\"id\":\"1\",\"choices\":[],\"usage\":null}\n\n":          "data: {\"id\":\"1\",\"choices\":[]}\n\n",
+		"data: {\"usage\":null,\"id\":\"1\"}\n\n":                         "data: {\"id\":\"1\"}\n\n",
+		"data: {\"id\":\"1\",\"x\":{\"usage\":null}}\n\n":                 "data: {\"id\":\"1\",\"x\":{\"usage\":null}}\n\n",
+		"data: {\"id\":\"1\",\"usage\":{\"prompt_tokens\":1}}\n\n":        "data: {\"id\":\"1\",\"usage\":{\"prompt_tokens\":1}}\n\n",
+		"data: {\"id\":\"1\",\"content\":\"say \\\"usage\\\":null\"}\n\n": "data: {\"id\":\"1\",\"content\":\"say \\\"usage\\\":null\"}\n\n",
+		"data: [DONE]\n\n": "data: [DONE]\n\n",
+	}
+	for in, want := range cases {
+		if got := string(appendWithoutUsageNull(nil, []byte(in))); got != want {
+			t.Errorf("appendWithoutUsageNull(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
 }
 
 func TestUsageStripper(t *testing.T) {
