@@ -36,23 +36,7 @@ type outcome struct {
 
 // run feeds chunks to f the way the proxy does (Feed, drain, ..., Close,
 // drain) and copies every event before the next call invalidates it.
-func run(f Framer, chunks [][]byte) outcome {
-	var o outcome
-	var e Event
-	drain := func() {
-		for f.Next(&e) {
-			o.Events = append(o.Events, copyEvent(&e))
-		}
-	}
-	for _, c := range chunks {
-		f.Feed(c)
-		drain()
-	}
-	f.Close()
-	drain()
-	o.Stats, o.Err = f.Stats(), f.Err()
-	return o
-}
+func run(f Framer, chunks [][]byte) outcome { return feedAll(f, chunks, false) }
 
 // splitAt cuts body at the given ascending offsets. Each chunk is a fresh
 // copy, and the previous one is scribbled over after use, so a framer that
@@ -70,7 +54,11 @@ func splitAt(body []byte, points ...int) [][]byte {
 // runScribbled is run, but each chunk is overwritten with junk as soon as the
 // framer is done with it (Next returned false), as a proxy reusing its
 // buffer would.
-func runScribbled(f Framer, chunks [][]byte) outcome {
+func runScribbled(f Framer, chunks [][]byte) outcome { return feedAll(f, chunks, true) }
+
+// feedAll is the one body behind run and runScribbled, so the two replay a
+// stream in exactly the same order and differ only in the scribbling.
+func feedAll(f Framer, chunks [][]byte, scribble bool) outcome {
 	var o outcome
 	var e Event
 	drain := func() {
@@ -81,8 +69,10 @@ func runScribbled(f Framer, chunks [][]byte) outcome {
 	for _, c := range chunks {
 		f.Feed(c)
 		drain()
-		for i := range c {
-			c[i] = '#'
+		if scribble {
+			for i := range c {
+				c[i] = '#'
+			}
 		}
 	}
 	f.Close()
