@@ -23,6 +23,22 @@ func copyEvent(e *Event) ev {
 // data is the common expectation: an event with data only.
 func data(s string) ev { return ev{Data: s, Retry: -1} }
 
+// dataOutcome is what a JSON-array or NDJSON framer reports for a body whose
+// elements are want: one data-only event each, counted in Stats, and
+// ErrEventTooLarge once anything was dropped as oversize. Those framers carry
+// no names, IDs or retries, so a case need only list the payloads.
+func dataOutcome(want []string, stats Stats) outcome {
+	o := outcome{Stats: stats}
+	for _, d := range want {
+		o.Events = append(o.Events, data(d))
+	}
+	o.Stats.Events = uint64(len(want))
+	if stats.Oversize > 0 {
+		o.Err = ErrEventTooLarge
+	}
+	return o
+}
+
 func (e ev) String() string {
 	return fmt.Sprintf("{Name:%q Data:%q ID:%q Retry:%d Raw:%v MessageType:%q}", e.Name, e.Data, e.ID, e.Retry, e.Raw, e.MessageType)
 }

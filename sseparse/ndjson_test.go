@@ -29,15 +29,7 @@ func TestNDJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := outcome{Stats: c.stats}
-			for _, d := range c.want {
-				want.Events = append(want.Events, data(d))
-			}
-			want.Stats.Events = uint64(len(c.want))
-			if c.stats.Oversize > 0 {
-				want.Err = ErrEventTooLarge
-			}
-			checkChunkings(t, func() Framer { return NewNDJSON(c.max) }, c.body, want)
+			checkChunkings(t, func() Framer { return NewNDJSON(c.max) }, c.body, dataOutcome(c.want, c.stats))
 		})
 	}
 }
