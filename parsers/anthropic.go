@@ -78,13 +78,9 @@ func (a *anthropic) Message(name, data []byte) Kind {
 }
 
 func (a *anthropic) Body(data []byte) Kind {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return KindIgnored
-	}
-	msg, ok := object(data)
+	msg, k, ok := bodyObject(data)
 	if !ok {
-		return KindMalformed
+		return k
 	}
 	if e := msg.Get("error"); e.IsObject() {
 		return a.fail(e)

@@ -73,13 +73,9 @@ func (b *bedrockConverse) TypedMessage(msgType, name, data []byte) Kind {
 }
 
 func (b *bedrockConverse) Body(data []byte) Kind {
-	d := bytes.TrimSpace(data)
-	if len(d) == 0 {
-		return KindIgnored
-	}
-	body, ok := object(d)
+	body, k, ok := bodyObject(data)
 	if !ok {
-		return KindMalformed
+		return k
 	}
 	if !body.Get("output").Exists() {
 		return bedrockErrorBody(&b.res, body)

@@ -77,13 +77,9 @@ func (c *cohere) Message(name, data []byte) Kind {
 }
 
 func (c *cohere) Body(data []byte) Kind {
-	d := bytes.TrimSpace(data)
-	if len(d) == 0 {
-		return KindIgnored
-	}
-	body, ok := object(d)
+	body, k, ok := bodyObject(data)
 	if !ok {
-		return KindMalformed
+		return k
 	}
 	if m := body.Get("message"); m.Type == gjson.String {
 		c.res.fail(providerError("", gjson.Result{}, m.Str))
@@ -94,7 +90,7 @@ func (c *cohere) Body(data []byte) Kind {
 		return KindIgnored
 	}
 	c.usage(body.Get("usage"))
-	k := c.finish(fr.Str, "")
+	k = c.finish(fr.Str, "")
 	c.res.Completed = k == KindMeaningful
 	return k
 }

@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -14,6 +15,22 @@ func object(data []byte) (gjson.Result, bool) {
 		return gjson.Result{}, false
 	}
 	return gjson.Parse(view(data)), true
+}
+
+// bodyObject opens a whole, non-stream body that should be one JSON object.
+// When ok is false, k is the verdict on the body: an empty
+// one says nothing (KindIgnored), anything else but an object is broken
+// (KindMalformed). Body methods share it so that they cannot disagree on
+// those two cases.
+func bodyObject(data []byte) (body gjson.Result, k Kind, ok bool) {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 {
+		return gjson.Result{}, KindIgnored, false
+	}
+	if body, ok = object(d); !ok {
+		return gjson.Result{}, KindMalformed, false
+	}
+	return body, KindMeaningful, true
 }
 
 // take records the count r under the static wire name and, when r is a
