@@ -211,11 +211,7 @@ func TestOpenAIChatKeepsFirstError(t *testing.T) {
 }
 
 func TestOpenAIChatBodyKinds(t *testing.T) {
-	cases := []struct {
-		name, body string
-		want       Kind
-		completed  bool
-	}{
+	checkBodyKinds(t, APIOpenAIChat, []bodyKindCase{
 		{"empty", "", KindMalformed, false},
 		{"whitespace", " \n\t", KindMalformed, false},
 		{"truncated", `{"id":"chatcmpl-1","choices":[`, KindMalformed, false},
@@ -224,18 +220,7 @@ func TestOpenAIChatBodyKinds(t *testing.T) {
 		{"completion", `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"content":"hi"},"finish_reason":"stop"}]}`, KindMeaningful, true},
 		{"completion without finish reason", `{"id":"c","object":"chat.completion","model":"m","choices":[{"index":0,"message":{"content":"hi"}}]}`, KindMeaningful, true},
 		{"error with finish reason", `{"id":"gen-1","error":{"code":502,"message":"down"},"choices":[{"index":0,"finish_reason":"error"}]}`, KindError, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := New(APIOpenAIChat)
-			if got := p.Body([]byte(c.body)); got != c.want {
-				t.Errorf("kind %d, want %d", got, c.want)
-			}
-			if got := p.Result().Completed; got != c.completed {
-				t.Errorf("completed %v, want %v", got, c.completed)
-			}
-		})
-	}
+	})
 }
 
 func TestOpenAIChatCompletion(t *testing.T) {

@@ -114,11 +114,7 @@ func TestOpenAIResponsesErrorEvent(t *testing.T) {
 }
 
 func TestOpenAIResponsesBodyKinds(t *testing.T) {
-	cases := []struct {
-		name, body string
-		want       Kind
-		completed  bool
-	}{
+	checkBodyKinds(t, APIOpenAIResponses, []bodyKindCase{
 		{"empty", "", KindMalformed, false},
 		{"truncated", `{"id":"resp_1","status":"completed",`, KindMalformed, false},
 		{"leading whitespace", "\n  " + `{"status":"completed","model":"m"}`, KindMeaningful, true},
@@ -126,18 +122,7 @@ func TestOpenAIResponsesBodyKinds(t *testing.T) {
 		{"failed", `{"status":"failed","error":{"code":"server_error","message":"x"}}`, KindError, false},
 		{"envelope", `{"error":{"message":"x","type":"invalid_request_error","code":null}}`, KindError, false},
 		{"success carries error null", `{"status":"completed","error":null,"usage":{"input_tokens":1,"output_tokens":1,"total_tokens":2}}`, KindMeaningful, true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			p := New(APIOpenAIResponses)
-			if got := p.Body([]byte(c.body)); got != c.want {
-				t.Errorf("kind %d, want %d", got, c.want)
-			}
-			if got := p.Result().Completed; got != c.completed {
-				t.Errorf("completed %v, want %v", got, c.completed)
-			}
-		})
-	}
+	})
 }
 
 // TestOpenAIResponsesXAIUsage checks that the Chat vendor rules apply to

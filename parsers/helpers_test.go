@@ -1,0 +1,29 @@
+package parsers
+
+import "testing"
+
+// bodyKindCase is one non-stream body and what Body must make of it.
+type bodyKindCase struct {
+	name, body string
+	want       Kind
+	completed  bool
+}
+
+// checkBodyKinds runs each case through a fresh parser for api and checks
+// the Kind and the completion flag, the two things the proxy acts on for a
+// whole body. The OpenAI parsers share it because they judge bodies by the
+// same rules.
+func checkBodyKinds(t *testing.T, api API, cases []bodyKindCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := New(api)
+			if got := p.Body([]byte(c.body)); got != c.want {
+				t.Errorf("kind %d, want %d", got, c.want)
+			}
+			if got := p.Result().Completed; got != c.completed {
+				t.Errorf("completed %v, want %v", got, c.completed)
+			}
+		})
+	}
+}
