@@ -341,19 +341,10 @@ func BenchmarkAnthropicStream(b *testing.B) {
 // it in between, and reports throughput over the event data.
 func benchmarkStream(b *testing.B, p Parser, events []anthropicEvent) {
 	names, data := make([][]byte, len(events)), make([][]byte, len(events))
-	size := 0
 	for i, e := range events {
 		names[i], data[i] = []byte(e.name), []byte(e.data)
-		size += len(e.data)
 	}
-	b.SetBytes(int64(size))
-	b.ReportAllocs()
-	for b.Loop() {
-		p.Reset()
-		for i := range data {
-			p.Message(names[i], data[i])
-		}
-	}
+	benchmarkMessages(b, p, names, data)
 	if !p.Result().Completed {
 		b.Fatal("stream did not complete")
 	}

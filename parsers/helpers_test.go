@@ -27,3 +27,23 @@ func checkBodyKinds(t *testing.T, api API, cases []bodyKindCase) {
 		})
 	}
 }
+
+// benchmarkMessages replays one stream of named messages through p per
+// iteration, resetting it in between, and reports throughput over the
+// message data. Every stream benchmark measures through it so that their
+// MB/s and allocs/op compare like for like; the caller checks the Result
+// left by the last iteration.
+func benchmarkMessages(b *testing.B, p Parser, names, data [][]byte) {
+	size := 0
+	for _, d := range data {
+		size += len(d)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		p.Reset()
+		for i := range data {
+			p.Message(names[i], data[i])
+		}
+	}
+}

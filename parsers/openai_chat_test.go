@@ -400,19 +400,8 @@ func chatStream() [][]byte {
 //	go test ./parsers -run '^$' -bench OpenAIChatStream -count 10 > new.txt && benchstat old.txt new.txt
 func BenchmarkOpenAIChatStream(b *testing.B) {
 	evs := chatStream()
-	n := 0
-	for _, ev := range evs {
-		n += len(ev)
-	}
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
 	p := New(APIOpenAIChat)
-	for b.Loop() {
-		p.Reset()
-		for _, ev := range evs {
-			p.Message(nil, ev)
-		}
-	}
+	benchmarkMessages(b, p, make([][]byte, len(evs)), evs) // Chat events have no names
 	if r := p.Result(); r.Usage.TotalTokens != 1650 || !r.Completed {
 		b.Fatalf("wrong result %+v", r)
 	}

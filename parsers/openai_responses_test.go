@@ -199,19 +199,8 @@ func responsesStream() (names, data [][]byte) {
 // excluded; see BenchmarkOpenAIChatStream for the benchstat recipe.
 func BenchmarkOpenAIResponsesStream(b *testing.B) {
 	names, data := responsesStream()
-	n := 0
-	for _, d := range data {
-		n += len(d)
-	}
-	b.SetBytes(int64(n))
-	b.ReportAllocs()
 	p := New(APIOpenAIResponses)
-	for b.Loop() {
-		p.Reset()
-		for i := range data {
-			p.Message(names[i], data[i])
-		}
-	}
+	benchmarkMessages(b, p, names, data)
 	if r := p.Result(); r.Usage.TotalTokens != 1650 || !r.Completed {
 		b.Fatalf("wrong result %+v", r)
 	}
