@@ -1,6 +1,9 @@
 package parsers
 
-import "testing"
+import (
+	"reflect"
+	"testing"
+)
 
 // bodyKindCase is one non-stream body and what Body must make of it.
 type bodyKindCase struct {
@@ -45,5 +48,16 @@ func benchmarkMessages(b *testing.B, p Parser, names, data [][]byte) {
 		for i := range data {
 			p.Message(names[i], data[i])
 		}
+	}
+}
+
+// checkCounts compares the normalised counts of got with want, leaving out
+// Raw and Reported: the merge tests are about which snapshot or delta wins,
+// and the raw members each provider sends are tested on their own.
+func checkCounts(t *testing.T, name string, got, want Usage) {
+	t.Helper()
+	got.Raw, got.Reported = nil, false
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", name, got, want)
 	}
 }
