@@ -23,6 +23,28 @@ func copyEvent(e *Event) ev {
 // data is the common expectation: an event with data only.
 func data(s string) ev { return ev{Data: s, Retry: -1} }
 
+// dataCase is one body for a framer of bare JSON payloads (JSON array,
+// NDJSON) and the payloads and stats it must yield.
+type dataCase struct {
+	name  string
+	body  string
+	max   int
+	want  []string
+	stats Stats
+}
+
+// checkDataCases runs each case through checkChunkings with a fresh framer
+// of the case's maximum size. The JSON-array and NDJSON tests share it
+// because both framers report the same kind of outcome.
+func checkDataCases(t *testing.T, newFramer func(max int) Framer, cases []dataCase) {
+	t.Helper()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			checkChunkings(t, func() Framer { return newFramer(c.max) }, c.body, dataOutcome(c.want, c.stats))
+		})
+	}
+}
+
 // dataOutcome is what a JSON-array or NDJSON framer reports for a body whose
 // elements are want: one data-only event each, counted in Stats, and
 // ErrEventTooLarge once anything was dropped as oversize. Those framers carry

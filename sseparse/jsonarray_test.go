@@ -3,13 +3,7 @@ package sseparse
 import "testing"
 
 func TestJSONArray(t *testing.T) {
-	cases := []struct {
-		name  string
-		body  string
-		max   int
-		want  []string
-		stats Stats
-	}{
+	checkDataCases(t, func(max int) Framer { return NewJSONArray(max) }, []dataCase{
 		{name: "compact", body: `[{"a":1},{"b":2}]`, want: []string{`{"a":1}`, `{"b":2}`}},
 		{name: "pretty CRLF", body: "[{\r\n  \"a\": [1, {\"x\": 2}]\r\n}\r\n,\r\n{\r\n  \"b\": 2\r\n}\r\n]",
 			want: []string{"{\r\n  \"a\": [1, {\"x\": 2}]\r\n}", "{\r\n  \"b\": 2\r\n}"}},
@@ -31,10 +25,5 @@ func TestJSONArray(t *testing.T) {
 		{name: "too large, resume after it", max: 7, body: `[{"a":1},{"b":"]}"},{"c":3}]`,
 			want: []string{`{"a":1}`, `{"c":3}`}, stats: Stats{Oversize: 1}},
 		{name: "too large and truncated", max: 4, body: `[{"a":12345`, stats: Stats{Oversize: 1, Malformed: 10}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			checkChunkings(t, func() Framer { return NewJSONArray(c.max) }, c.body, dataOutcome(c.want, c.stats))
-		})
-	}
+	})
 }

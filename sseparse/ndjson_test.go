@@ -3,13 +3,7 @@ package sseparse
 import "testing"
 
 func TestNDJSON(t *testing.T) {
-	cases := []struct {
-		name  string
-		body  string
-		max   int
-		want  []string
-		stats Stats
-	}{
+	checkDataCases(t, func(max int) Framer { return NewNDJSON(max) }, []dataCase{
 		{name: "LF", body: "{\"a\":1}\n{\"b\":2}\n", want: []string{`{"a":1}`, `{"b":2}`}},
 		{name: "CRLF", body: "{\"a\":1}\r\n{\"b\":2}\r\n", want: []string{`{"a":1}`, `{"b":2}`}},
 		{name: "lone CR is not a line break", body: "{\"a\":\r1}\n", want: []string{"{\"a\":\r1}"}},
@@ -26,10 +20,5 @@ func TestNDJSON(t *testing.T) {
 			want: []string{`{"a":1}`, `{"b":2}`}, stats: Stats{Oversize: 1}},
 		{name: "too long at end of stream", max: 7, body: "{\"a\":1}\n{\"a\":1234}",
 			want: []string{`{"a":1}`}, stats: Stats{Oversize: 1}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			checkChunkings(t, func() Framer { return NewNDJSON(c.max) }, c.body, dataOutcome(c.want, c.stats))
-		})
-	}
+	})
 }
