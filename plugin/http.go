@@ -553,12 +553,12 @@ func (h *httpContext) OnHttpStreamDone() {
 	h.emitted = true
 	h.plugin.metrics.emitCall(r, h.cfg.MaxModels)
 	if h.cfg.LogJSON {
-		proxywasm.LogInfo(r.logLine(h.requestID))
+		proxywasm.LogInfo(logLine(h.requestID, h.lastState))
 	}
 }
 
 // publish builds the record and writes it to filter state if it changed
-// since the last write.
+// since the last write; h.lastState then holds its llm.usage JSON.
 func (h *httpContext) publish() *record {
 	r := h.buildRecord()
 	if h.cfg.Guard {

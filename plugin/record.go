@@ -100,14 +100,14 @@ func setStateString(key, value string) { setState(key, []byte(value)) }
 
 func setStateUint(key string, v uint64) { setState(key, strconv.AppendUint(nil, v, 10)) }
 
-// logLine is the one JSON log line per metered call: the record plus the
-// request id that ties it to Envoy's access log and traces.
-func (r *record) logLine(requestID string) string {
-	b := make([]byte, 0, 512)
+// logLine is the one JSON log line per metered call: the llm.usage object
+// (usageJSON) plus the request id that ties it to Envoy's access log.
+func logLine(requestID string, usageJSON []byte) string {
+	b := make([]byte, 0, len(usageJSON)+64)
 	b = append(b, `{"msg":"tokenmeter",`...)
 	b = appendStringField(b, "request_id", requestID, false)
 	b = append(b, ',')
-	b = append(b, r.appendJSON(nil)[1:]...)
+	b = append(b, usageJSON[1:]...)
 	return string(b)
 }
 
