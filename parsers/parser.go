@@ -174,7 +174,8 @@ type Result struct {
 	Usage Usage
 	// Completed is set once a completion marker was seen: [DONE] or a
 	// finish reason (OpenAI Chat), a terminal response.* event (Responses),
-	// message_stop (Anthropic), a finishReason or the closing "]" (Gemini),
+	// message_stop (Anthropic), a finishReason or a blocked prompt (Gemini;
+	// the closing "]" of a streamed array never reaches the parser),
 	// messageStop or the invocation metrics (Bedrock), "done": true
 	// (Ollama), message-end (Cohere), or a complete non-stream body that is
 	// not an error.
