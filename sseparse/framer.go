@@ -15,8 +15,12 @@
 //
 // Memory is bounded by the maximum event size given at construction: a
 // message larger than it is dropped (counted in Stats.Oversize) and framing
-// resumes at the next message boundary. Nothing grows with the stream's
-// length. Framers are not safe for concurrent use; use one per stream.
+// resumes at the next message boundary. Each buffer a framer owns is bounded
+// by that size, and a framer owns a few: JSONArray and NDJSON one (about
+// max), EventStream two (the frame and a synthesized error payload: about
+// 2×max), SSE four (the unfinished line, the type, the data and the last ID:
+// about 4×max). Nothing grows with the stream's length. Framers are not safe
+// for concurrent use; use one per stream.
 package sseparse
 
 import "errors"
