@@ -222,11 +222,11 @@ func plainChunk(d []byte) bool {
 		i = colon + 1
 		switch string(keyBefore(d[:colon])) {
 		case `"usage"`, `"error"`, `"finish_reason"`, `"index"`, `"x_groq"`:
-			if !trivial(skipSpace(d[i:])) {
+			if !trivial(d[skipSpaceAt(d, i):]) {
 				return false
 			}
 		case `"object"`:
-			if bytes.HasPrefix(skipSpace(d[i:]), []byte(`"error"`)) {
+			if bytes.HasPrefix(d[skipSpaceAt(d, i):], []byte(`"error"`)) {
 				return false
 			}
 		}
@@ -272,13 +272,6 @@ func trivial(v []byte) bool {
 		return len(v) == 1 || v[1] == ',' || v[1] == '}' || v[1] == ']' || isSpace(v[1])
 	}
 	return false
-}
-
-func skipSpace(d []byte) []byte {
-	for len(d) > 0 && isSpace(d[0]) {
-		d = d[1:]
-	}
-	return d
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
