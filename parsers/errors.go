@@ -36,7 +36,7 @@ func StatusFor(code int, errType string) int {
 		return 403
 	case containsAny(t, "not_found", "notfound"):
 		return 404
-	case containsAny(t, "too_large", "request_too_large"):
+	case strings.Contains(t, "too_large"):
 		return 413
 	case containsAny(t, "invalid_request", "invalid_argument", "validation", "bad_request"):
 		return 400
