@@ -38,7 +38,7 @@ type memberFunc func(depth int, key, value []byte) bool
 // costs more than scanning a short string.
 func walkObject(d []byte, visit memberFunc) bool {
 	i := skipSpaceAt(d, 0)
-	if i == len(d) || d[i] != '{' {
+	if i == len(d) || d[i] != '{' || len(d) > maxWalkLen {
 		return false
 	}
 	i++
@@ -83,7 +83,7 @@ func walkObject(d []byte, visit memberFunc) bool {
 				m.value, c = int32(i), d[i]
 			}
 			if c == '{' || c == '[' {
-				if depth == maxWalkDepth || len(d) > maxWalkLen {
+				if depth == maxWalkDepth {
 					return false
 				}
 				outer[depth] = m
@@ -123,7 +123,8 @@ func walkObject(d []byte, visit memberFunc) bool {
 	}
 }
 
-// maxWalkLen keeps offsets within memberSpan's int32s.
+// maxWalkLen keeps every offset, of keys and values at any depth, within
+// memberSpan's int32s.
 const maxWalkLen = 1<<31 - 1
 
 // memberSpan locates a member being read: its key is d[key:keyEnd] and its
