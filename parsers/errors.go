@@ -1,6 +1,9 @@
 package parsers
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // StatusFor maps a provider error to the HTTP status a client should see,
 // so an error hidden in a 200 body can be replayed as a real one. A numeric
@@ -59,9 +62,15 @@ func truncate(s string) string {
 	if len(s) <= MaxErrorMessage {
 		return s
 	}
+	// Back off at most three continuation bytes (the tail of one UTF-8
+	// character); a longer run is not UTF-8 anyway and is cut as bytes, so
+	// that a non-empty value never truncates to nothing.
 	cut := MaxErrorMessage
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
+	for back := 0; back < utf8.UTFMax-1 && s[cut]&0xC0 == 0x80; back++ {
 		cut--
+	}
+	if s[cut]&0xC0 == 0x80 {
+		cut = MaxErrorMessage
 	}
 	return s[:cut]
 }

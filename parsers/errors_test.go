@@ -58,6 +58,9 @@ func TestTruncateKeepsUTF8Whole(t *testing.T) {
 	if len(got) > MaxErrorMessage || !utf8.ValidString(got) {
 		t.Fatalf("truncate: len %d valid %v", len(got), utf8.ValidString(got))
 	}
+	if got := truncate(strings.Repeat("\xb8", 2*MaxErrorMessage)); len(got) != MaxErrorMessage {
+		t.Fatalf("truncate of a run of continuation bytes kept %d bytes, want %d", len(got), MaxErrorMessage)
+	}
 	if short := "short"; truncate(short) != short {
 		t.Fatal("short string changed")
 	}
