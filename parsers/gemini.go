@@ -147,43 +147,82 @@ func (g *gemini) response(r gjson.Result) Kind {
 type geminiNotes struct {
 	usage, model []byte // raw values of the top-level members
 	candidates   bool
-	// fields are the members of the top-level object being read (at
-	// depth 2; walkObject visits them before the object's own member), and
-	// after usageMetadata, its members, so that it is not walked again.
-	fields  [maxUsageFields]rawMember
-	nfields int
+	// counts are the usageMetadata counts read, in the order of the chunk
+	// (the order Raw records them in), and vertex whether it had
+	// trafficType.
+	counts  [maxUsageCounts]geminiCount
+	ncounts int
+	vertex  bool
 }
 
-// maxUsageFields bounds the members of usageMetadata the fast path reads;
-// Gemini sends up to ten.
-const maxUsageFields = 16
+// maxUsageCounts bounds the counts of one usageMetadata the fast path
+// reads; Gemini sends each of the six at most once.
+const maxUsageCounts = 8
 
-type rawMember struct{ key, value []byte }
+// geminiCount is one count of usageMetadata: which (an index into
+// geminiCountFields) and its value.
+type geminiCount struct {
+	field int
+	value uint64
+}
+
+// geminiCountFields are the usageMetadata counts the parser merges, with the
+// static names Raw records them under.
+var geminiCountFields = [...]struct{ key, raw string }{
+	{"promptTokenCount", "usageMetadata.promptTokenCount"},
+	{"toolUsePromptTokenCount", "usageMetadata.toolUsePromptTokenCount"},
+	{"candidatesTokenCount", "usageMetadata.candidatesTokenCount"},
+	{"thoughtsTokenCount", "usageMetadata.thoughtsTokenCount"},
+	{"cachedContentTokenCount", "usageMetadata.cachedContentTokenCount"},
+	{"totalTokenCount", "usageMetadata.totalTokenCount"},
+}
+
+// geminiCountField returns the index of key in geminiCountFields, or -1.
+func geminiCountField(key string) int {
+	for i, f := range geminiCountFields {
+		if f.key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// countDst is where the count geminiCountFields[field] is merged.
+func (g *gemini) countDst(field int) *uint64 {
+	switch u := &g.res.Usage; field {
+	case 0:
+		return &g.prompt
+	case 1:
+		return &g.toolUse
+	case 2:
+		return &g.candidates
+	case 3:
+		return &u.ReasoningTokens
+	case 4:
+		return &u.CacheReadTokens
+	default:
+		return &u.ProviderTotal
+	}
+}
 
 // note records one member. It stops the walk, sending the chunk down the
 // full path, at what only that path handles (the members error,
-// promptFeedback and createTime, a finishReason at any depth) and at a
-// repeated member, whose effect depends on order.
-func (n *geminiNotes) note(depth int, key, value []byte) bool {
+// promptFeedback and createTime, a finishReason at any depth, a count that
+// is not a plain integer) and at a repeated top-level member, whose effect
+// depends on order.
+func (n *geminiNotes) note(depth int, parent, key, value []byte) bool {
 	if depth > 1 {
-		if depth == 2 && n.usage == nil {
-			if n.nfields < len(n.fields) {
-				n.fields[n.nfields] = rawMember{key, value}
-			}
-			n.nfields++
+		if depth == 2 && string(parent) == "usageMetadata" {
+			return n.usageMember(key, value)
 		}
 		return string(key) != "finishReason"
 	}
-	fields := n.nfields
-	if n.usage == nil {
-		n.nfields = 0
-	}
 	switch string(key) {
 	case "usageMetadata":
-		if n.usage != nil || value[0] != '{' || fields > len(n.fields) {
+		if n.usage != nil || value[0] != '{' {
 			return false
 		}
-		n.usage, n.nfields = value, fields
+		n.usage = value
 	case "modelVersion":
 		if n.model != nil {
 			return false
@@ -200,6 +239,25 @@ func (n *geminiNotes) note(depth int, key, value []byte) bool {
 	return true
 }
 
+// usageMember records one member of usageMetadata.
+func (n *geminiNotes) usageMember(key, value []byte) bool {
+	if string(key) == "trafficType" {
+		n.vertex = true
+		return true
+	}
+	field := geminiCountField(view(key))
+	if field < 0 {
+		return true
+	}
+	v, ok := plainCount(value)
+	if !ok || n.ncounts == len(n.counts) {
+		return false
+	}
+	n.counts[n.ncounts] = geminiCount{field, v}
+	n.ncounts++
+	return true
+}
+
 // quickResponse reads a chunk the fast way (see the file comment) and
 // reports false, having changed nothing, when the chunk needs the full
 // path. It has the effect response would have: with no finishReason key
@@ -210,9 +268,12 @@ func (g *gemini) quickResponse(data []byte) (Kind, bool) {
 		return 0, false
 	}
 	if n.usage != nil {
-		// usage, without gjson's float parsing of the counts (parseRaw).
-		for _, f := range n.fields[:n.nfields] {
-			g.usageField(view(f.key), parseRaw(f.value))
+		u := &g.res.Usage
+		for _, c := range n.counts[:n.ncounts] {
+			keep(g.countDst(c.field), u.record(geminiCountFields[c.field].raw, c.value))
+		}
+		if n.vertex {
+			g.res.Vendor = "vertex"
 		}
 		g.settleUsage()
 	}
@@ -262,22 +323,10 @@ func (g *gemini) usage(m gjson.Result) {
 
 // usageField merges one member of usageMetadata.
 func (g *gemini) usageField(key string, v gjson.Result) {
-	u := &g.res.Usage
-	switch key {
-	case "promptTokenCount":
-		u.take(&g.prompt, "usageMetadata.promptTokenCount", v)
-	case "toolUsePromptTokenCount":
-		u.take(&g.toolUse, "usageMetadata.toolUsePromptTokenCount", v)
-	case "candidatesTokenCount":
-		u.take(&g.candidates, "usageMetadata.candidatesTokenCount", v)
-	case "thoughtsTokenCount":
-		u.take(&u.ReasoningTokens, "usageMetadata.thoughtsTokenCount", v)
-	case "cachedContentTokenCount":
-		u.take(&u.CacheReadTokens, "usageMetadata.cachedContentTokenCount", v)
-	case "totalTokenCount":
-		u.take(&u.ProviderTotal, "usageMetadata.totalTokenCount", v)
-	case "trafficType":
+	if key == "trafficType" {
 		g.res.Vendor = "vertex"
+	} else if field := geminiCountField(key); field >= 0 {
+		g.res.Usage.take(g.countDst(field), geminiCountFields[field].raw, v)
 	}
 }
 

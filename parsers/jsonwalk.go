@@ -3,8 +3,6 @@ package parsers
 import (
 	"encoding/binary"
 	"math/bits"
-
-	"github.com/tidwall/gjson"
 )
 
 // A small validating JSON reader for the fast paths. gjson validates a
@@ -19,10 +17,13 @@ import (
 const maxWalkDepth = 32
 
 // memberFunc receives one object member: depth is 1 for the members of the
-// outermost object and one more for each object or array around them, key
-// is the name between its quotes, and value the member's raw JSON value,
-// already validated. Returning false stops the walk.
-type memberFunc func(depth int, key, value []byte) bool
+// outermost object and one more for each object or array around them;
+// parent is the key of the nearest member around this one (nil at depth 1),
+// so that a visitor can tell {"usage":{"n":1}} from {"other":{"n":1}}
+// without keeping a path; key is the name between its quotes, and value the
+// member's raw JSON value, already validated. Returning false stops the
+// walk.
+type memberFunc func(depth int, parent, key, value []byte) bool
 
 // walkObject reports whether d is one JSON object that it vouches for, and
 // calls visit for every member at every depth, each after its value has been
@@ -101,8 +102,15 @@ func walkObject(d []byte, visit memberFunc) bool {
 		// A value has ended at i: visit its member, and close every
 		// container that ends with it.
 		for {
-			if !inArray && !visit(depth, d[m.key:m.keyEnd], d[m.value:i]) {
-				return false
+			if !inArray {
+				var parent []byte
+				if depth > 1 {
+					p := outer[depth-1]
+					parent = d[p.key:p.keyEnd]
+				}
+				if !visit(depth, parent, d[m.key:m.keyEnd], d[m.value:i]) {
+					return false
+				}
 			}
 			if i = skipSpaceAt(d, i); i == len(d) {
 				return false
@@ -228,22 +236,21 @@ func literal(d []byte, i int, lit string) (int, bool) {
 	return end, end <= len(d) && string(d[i:end]) == lit
 }
 
-// parseRaw is gjson.Parse for a value walkObject has read, without the
-// float parsing for a plain integer of up to 15 digits (a token count): such
-// a number is exact in a float64, so the Result is the one gjson.Parse
-// returns, and count reads it the same way.
-func parseRaw(raw []byte) gjson.Result {
+// plainCount reads a value walkObject has read as a token count, when it is
+// a plain integer of up to 15 digits: such a number is exact in a float64,
+// so the count is the one count(gjson.Parse(raw)) reads. ok is false for
+// any other value, which the caller leaves to gjson.
+func plainCount(raw []byte) (v uint64, ok bool) {
 	if len(raw) == 0 || len(raw) > 15 {
-		return gjson.Parse(view(raw))
+		return 0, false
 	}
-	n := uint64(0)
 	for _, c := range raw {
 		if c < '0' || c > '9' {
-			return gjson.Parse(view(raw))
+			return 0, false
 		}
-		n = n*10 + uint64(c-'0')
+		v = v*10 + uint64(c-'0')
 	}
-	return gjson.Result{Type: gjson.Number, Raw: view(raw), Num: float64(n)}
+	return v, true
 }
 
 // Masks for finding special bytes in a 64-bit word of eight bytes.

@@ -43,15 +43,20 @@ func (u *Usage) note(name string, r gjson.Result) (v uint64, ok bool) {
 	if !ok {
 		return 0, false
 	}
+	return u.record(name, v), true
+}
+
+// record is note for a count already read, and returns it.
+func (u *Usage) record(name string, v uint64) uint64 {
 	u.Reported = true
 	for i := range u.Raw {
 		if u.Raw[i].Name == name {
 			keep(&u.Raw[i].Value, v)
-			return v, true
+			return v
 		}
 	}
 	u.Raw = append(u.Raw, RawCount{Name: name, Value: v})
-	return v, true
+	return v
 }
 
 // keep stores a newly reported figure: the latest report wins, except that
