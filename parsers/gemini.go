@@ -52,6 +52,9 @@ type gemini struct {
 	// The figures the normalized counts are sums of. thoughtsTokenCount
 	// lives in Usage.ReasoningTokens.
 	prompt, toolUse, candidates uint64
+	// notes is quickResponse's scratch space, kept here so that handing it
+	// to walkObject as an interface does not allocate per chunk.
+	notes geminiNotes
 	// slow turns the fast path off, for the tests that compare the paths.
 	slow bool
 }
@@ -205,12 +208,18 @@ func (g *gemini) countDst(field int) *uint64 {
 	}
 }
 
-// note records one member. It stops the walk, sending the chunk down the
+// geminiNoteDepth is as deep as geminiNotes looks: the members of a
+// candidate. Only there can a finishReason count (response reads it from
+// each candidate), so a deeper one, say in a function call's arguments,
+// changes nothing and need not be seen.
+const geminiNoteDepth = 3
+
+// member records one member. It stops the walk, sending the chunk down the
 // full path, at what only that path handles (the members error,
-// promptFeedback and createTime, a finishReason at any depth, a count that
-// is not a plain integer) and at a repeated top-level member, whose effect
-// depends on order.
-func (n *geminiNotes) note(depth int, parent, key, value []byte) bool {
+// promptFeedback and createTime, a finishReason, a count that is not a
+// plain integer) and at a repeated top-level member, whose effect depends
+// on order.
+func (n *geminiNotes) member(depth int, parent, key, value []byte) bool {
 	if depth > 1 {
 		if depth == 2 && string(parent) == "usageMetadata" {
 			return n.usageMember(key, value)
@@ -263,8 +272,9 @@ func (n *geminiNotes) usageMember(key, value []byte) bool {
 // path. It has the effect response would have: with no finishReason key
 // anywhere, response's scan of the candidates finds nothing to record.
 func (g *gemini) quickResponse(data []byte) (Kind, bool) {
-	var n geminiNotes
-	if g.slow || !walkObject(data, n.note) {
+	n := &g.notes
+	*n = geminiNotes{}
+	if g.slow || !walkObject(data, geminiNoteDepth, n) {
 		return 0, false
 	}
 	if n.usage != nil {

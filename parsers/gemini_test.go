@@ -297,6 +297,8 @@ func TestGeminiFastPathIsExact(t *testing.T) {
 		`{"candidates": [{"content": {"parts": [{"text": "\"finishReason\": \"STOP\""}]}}], "usageMetadata": {"promptTokenCount": 3}}`,
 		`{"candidates": [{"content": {"parts": [{"text": "finishReason"}]}, "finishReason": "STOP"}]}`,
 		`{"responseId": "abc", "somethingNew": 1}`,
+		`{"candidates": [{"content": {"parts": [{"functionCall": {"name": "f", "args": {"finishReason": "x"}}}]}}], "usageMetadata": {"promptTokenCount": 3}}`,
+		`{"candidates": [[{"finishReason": "STOP"}]], "other": {"finishReason": "STOP"}}`,
 		`{"other": {"promptTokenCount": 5}, "usageMetadata": {"candidatesTokenCount": 2}, "after": {"totalTokenCount": 8}}`,
 		`{"usageMetadata": {` + strings.Repeat(`"x": 1, `, 20) + `"promptTokenCount": 11, "trafficType": "ON_DEMAND"}}`,
 		`{"usageMetadata": {` + strings.Repeat(`"promptTokenCount": 1, `, maxUsageCounts-1) + `"promptTokenCount": 12}}`,
@@ -316,7 +318,7 @@ func TestGeminiFastPathIsExact(t *testing.T) {
 		fast, slow := newGemini().(*gemini), &gemini{slow: true}
 		for _, msg := range msgs {
 			var n geminiNotes
-			if walkObject(msg, n.note) {
+			if walkObject(msg, geminiNoteDepth, &n) {
 				fastMessages++
 			}
 			kf, ks := fast.Message(nil, msg), slow.Message(nil, msg)

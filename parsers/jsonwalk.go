@@ -16,28 +16,34 @@ import (
 // gjson. It must be below 64, the bits of its record of arrays.
 const maxWalkDepth = 32
 
-// memberFunc receives one object member: depth is 1 for the members of the
-// outermost object and one more for each object or array around them;
-// parent is the key of the nearest member around this one (nil at depth 1),
-// so that a visitor can tell {"usage":{"n":1}} from {"other":{"n":1}}
-// without keeping a path; key is the name between its quotes, and value the
-// member's raw JSON value, already validated. Returning false stops the
-// walk.
-type memberFunc func(depth int, parent, key, value []byte) bool
+// A memberVisitor receives the object members walkObject reads. It is an
+// interface rather than a func so that the walk calls a visitor's method
+// directly, without the wrapper a method value adds to every call.
+type memberVisitor interface {
+	// member receives one member: depth is 1 for the members of the
+	// outermost object and one more for each object or array around them;
+	// parent is the key of the nearest member around this one (nil at
+	// depth 1), so that a visitor can tell {"usage":{"n":1}} from
+	// {"other":{"n":1}} without keeping a path; key is the name between its
+	// quotes, and value the member's raw JSON value, already validated.
+	// Returning false stops the walk.
+	member(depth int, parent, key, value []byte) bool
+}
 
 // walkObject reports whether d is one JSON object that it vouches for, and
-// calls visit for every member at every depth, each after its value has been
-// read. It vouches only for JSON that gjson.Valid accepts, with no key
-// written with escapes (the visitors compare keys as raw bytes) and nesting
-// no deeper than maxWalkDepth; for anything else, or when visit stops it, it
-// reports false and the caller parses d with gjson. Because the rest of d
-// is checked after a member is visited, a visitor must only take notes and
-// act on them once walkObject has reported true.
+// gives v every member at a depth of at most maxDepth, each after its value
+// has been read; deeper members are checked but not visited. It vouches
+// only for JSON that gjson.Valid accepts, with no key written with escapes
+// (the visitors compare keys as raw bytes) and nesting no deeper than
+// maxWalkDepth; for anything else, or when v stops it, it reports false and
+// the caller parses d with gjson. Because the rest of d is checked after a
+// member is visited, a visitor must only take notes and act on them once
+// walkObject has reported true.
 //
 // It is one loop over an explicit stack rather than a recursive descent,
 // with the common tokens read inline: in WebAssembly a Go function call
 // costs more than scanning a short string.
-func walkObject(d []byte, visit memberFunc) bool {
+func walkObject(d []byte, maxDepth int, v memberVisitor) bool {
 	i := skipSpaceAt(d, 0)
 	if i == len(d) || d[i] != '{' || len(d) > maxWalkLen {
 		return false
@@ -102,13 +108,13 @@ func walkObject(d []byte, visit memberFunc) bool {
 		// A value has ended at i: visit its member, and close every
 		// container that ends with it.
 		for {
-			if !inArray {
+			if !inArray && depth <= maxDepth {
 				var parent []byte
 				if depth > 1 {
 					p := outer[depth-1]
 					parent = d[p.key:p.keyEnd]
 				}
-				if !visit(depth, parent, d[m.key:m.keyEnd], d[m.value:i]) {
+				if !v.member(depth, parent, d[m.key:m.keyEnd], d[m.value:i]) {
 					return false
 				}
 			}

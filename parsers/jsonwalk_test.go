@@ -8,14 +8,21 @@ import (
 	"github.com/tidwall/gjson"
 )
 
+// visitFunc lets a test visit with a closure.
+type visitFunc func(depth int, parent, key, value []byte) bool
+
+func (f visitFunc) member(depth int, parent, key, value []byte) bool {
+	return f(depth, parent, key, value)
+}
+
 // walkTrace walks d and lists the members visited, as
 // "depth parent.key=value".
 func walkTrace(d string) ([]string, bool) {
 	var got []string
-	ok := walkObject([]byte(d), func(depth int, parent, key, value []byte) bool {
+	ok := walkObject([]byte(d), maxWalkDepth, visitFunc(func(depth int, parent, key, value []byte) bool {
 		got = append(got, fmt.Sprintf("%d %s.%s=%s", depth, parent, key, value))
 		return true
-	})
+	}))
 	return got, ok
 }
 
@@ -75,10 +82,10 @@ func TestWalkObject(t *testing.T) {
 // with false.
 func TestWalkObjectStops(t *testing.T) {
 	n := 0
-	ok := walkObject([]byte(`{"a":1,"b":2,"c":3}`), func(_ int, _, key, _ []byte) bool {
+	ok := walkObject([]byte(`{"a":1,"b":2,"c":3}`), 1, visitFunc(func(_ int, _, key, _ []byte) bool {
 		n++
 		return string(key) != "b"
-	})
+	}))
 	if ok || n != 2 {
 		t.Fatalf("ok %v after %d members", ok, n)
 	}
@@ -131,12 +138,12 @@ func FuzzWalkObject(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data string) {
 		var keys, raws []string
-		ok := walkObject([]byte(data), func(depth int, _, key, value []byte) bool {
+		ok := walkObject([]byte(data), 1, visitFunc(func(depth int, _, key, value []byte) bool {
 			if depth == 1 {
 				keys, raws = append(keys, string(key)), append(raws, string(value))
 			}
 			return true
-		})
+		}))
 		valid := gjson.Valid(data)
 		if ok && !valid {
 			t.Fatalf("vouched for invalid JSON %q", data)
