@@ -220,6 +220,11 @@ func plainChunk(d []byte) bool {
 		}
 		colon := i + j
 		i = colon + 1
+		// Most colons follow a key that ends in a letter none of the keys
+		// looked for ends in: rule those out without a call.
+		if colon >= 2 && d[colon-1] == '"' && !keyEnding(d[colon-2]) {
+			continue
+		}
 		switch string(keyBefore(d[:colon])) {
 		case `"usage"`, `"error"`, `"finish_reason"`, `"index"`, `"x_groq"`:
 			if !trivial(d[skipSpaceAt(d, i):]) {
@@ -231,6 +236,12 @@ func plainChunk(d []byte) bool {
 			}
 		}
 	}
+}
+
+// keyEnding reports whether c is the last letter of a key plainChunk looks
+// for (see keyBefore).
+func keyEnding(c byte) bool {
+	return c == 'e' || c == 'r' || c == 'x' || c == 'q' || c == 't' || c == 'n'
 }
 
 // keyBefore returns the quoted string that ends d, ignoring trailing white
