@@ -1,7 +1,5 @@
 package sseparse
 
-import "bytes"
-
 // This file holds what the three framers share: bounded buffers, the line
 // splitter (SSE and NDJSON) and the JSON bracket scanner (JSON array, and the
 // SSE leniencies for bare and back-to-back JSON objects).
@@ -120,7 +118,7 @@ func (r *lineReader) next() ([]byte, bool) {
 		} else if end == len(p) {
 			r.nl = indexFrom(p, i, '\n')
 		} else if end > i {
-			if j := bytes.IndexByte(p[i:end], '\n'); j >= 0 {
+			if j := indexByte(p[i:end], '\n'); j >= 0 {
 				r.nl = i + j
 			}
 		}
@@ -200,9 +198,9 @@ func (r *lineReader) prime(p []byte) {
 	r.stash(p)
 }
 
-// indexFrom is bytes.IndexByte from offset i, returning len(p) when c is absent.
+// indexFrom is indexByte from offset i, returning len(p) when c is absent.
 func indexFrom(p []byte, i int, c byte) int {
-	if j := bytes.IndexByte(p[i:], c); j >= 0 {
+	if j := indexByte(p[i:], c); j >= 0 {
 		return i + j
 	}
 	return len(p)
@@ -236,7 +234,7 @@ func (s *jsonScanner) scan(p []byte) int {
 			if q < i {
 				q = indexFrom(p, i, '"')
 			}
-			if k := bytes.IndexByte(p[i:q], '\\'); k >= 0 {
+			if k := indexByte(p[i:q], '\\'); k >= 0 {
 				i += k + 2
 				if i > len(p) {
 					s.esc = true

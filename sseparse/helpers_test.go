@@ -1,6 +1,7 @@
 package sseparse
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"strings"
@@ -167,4 +168,30 @@ func (o outcome) String() string {
 		sb.WriteString(e.String())
 	}
 	return sb.String()
+}
+
+// TestWordIndexByte compares wordIndexByte with bytes.IndexByte for the
+// byte at every position of lines up to 80 bytes (every alignment of each
+// of its loops), with bytes just above and below it and a 0x80 byte nearby,
+// the values that fool a careless zero-byte test.
+func TestWordIndexByte(t *testing.T) {
+	for _, c := range []byte{'\n', '\r', '"', '\\', 0, 0xff} {
+		for n := range 80 {
+			for at := -1; at < n; at++ {
+				p := make([]byte, n)
+				for i := range p {
+					p[i] = []byte{c + 1, c - 1, 0x80, 'a'}[i%4]
+				}
+				if at >= 0 {
+					p[at] = c
+					if at+1 < n {
+						p[at+1] = c // a second one, after the first
+					}
+				}
+				if got, want := wordIndexByte(p, c), bytes.IndexByte(p, c); got != want {
+					t.Fatalf("wordIndexByte(%q, %q) = %d, want %d", p, c, got, want)
+				}
+			}
+		}
+	}
 }
