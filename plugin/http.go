@@ -309,7 +309,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) (action
 	}
 	if !h.framingSet && bodySize > 0 {
 		h.framingSet = true
-		first, _ := proxywasm.GetHttpResponseBody(0, min(bodySize, 64))
+		first, _ := responseBody(0, min(bodySize, 64))
 		if h.framing = framingFromBody(first, h.req); h.framing != framingWhole {
 			h.startStream()
 		}
@@ -344,7 +344,7 @@ func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
 		if h.strip != nil {
 			start = 0 // the stripper needs every byte about to be forwarded
 		}
-		if b, err := proxywasm.GetHttpResponseBody(start, bodySize-start); err == nil {
+		if b, err := responseBody(start, bodySize-start); err == nil {
 			body = b
 			h.feed(b[from-start:])
 		}
@@ -437,7 +437,7 @@ func (h *httpContext) wholeBody(bodySize int, endOfStream bool) types.Action {
 		if len(h.body)+bodySize-from > h.cfg.MaxBodyBytes {
 			h.bodyOver, h.body = true, nil
 			h.plugin.metrics.count(metricBodyTooLarge, 1)
-		} else if chunk, err := proxywasm.GetHttpResponseBody(from, bodySize-from); err == nil {
+		} else if chunk, err := responseBody(from, bodySize-from); err == nil {
 			h.body = append(h.body, chunk...)
 		}
 	}
