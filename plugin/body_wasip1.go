@@ -25,6 +25,8 @@ func proxyGetBufferBytes(bufferType int32, start, maxSize int32, data unsafe.Poi
 
 // responseBody is proxywasm.GetHttpResponseBody, called once or twice per
 // body callback, without the SDK's per-call allocations (see bodyData).
+// Every failure comes back as types.ErrorStatusNotFound: callers only test
+// whether there was one.
 func responseBody(start, maxSize int) ([]byte, error) {
 	bodyData, bodySize = nil, 0
 	if st := proxyGetBufferBytes(bufferHTTPResponseBody, int32(start), int32(maxSize), unsafe.Pointer(&bodyData), &bodySize); st != 0 || bodyData == nil {
