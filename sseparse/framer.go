@@ -13,6 +13,10 @@
 // until the next call to Next, Feed, Close or Reset; copy what must outlive
 // that.
 //
+// Tail is the companion of the SSE and NDJSON framers for a proxy that
+// parses only a stream's head and end: it keeps the end of a stream from a
+// message boundary, and the framer frames that when the stream ends.
+//
 // Memory is bounded by the maximum event size given at construction: a
 // message larger than it is dropped (counted in Stats.Oversize) and framing
 // resumes at the next message boundary. Each buffer a framer owns is bounded

@@ -1,6 +1,8 @@
 package sseparse
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -166,4 +168,52 @@ func FuzzEventStreamBytes(f *testing.F) {
 		seeds = append(seeds, string(c.body))
 	}
 	fuzzBytes(f, eventStreamKind, seeds)
+}
+
+// FuzzSSETail and FuzzNDJSONTail: arbitrary bytes framed through a Tail
+// from an arbitrary head split, keep size and chunking give the head's
+// events and then a suffix of the whole body's events (the last-event-id
+// aside, which the skipped middle may have changed), and the Tail keeps a
+// suffix of the body at least keep bytes long or back to where it began.
+func FuzzSSETail(f *testing.F) { fuzzTail(f, false, sseKind) }
+
+func FuzzNDJSONTail(f *testing.F) { fuzzTail(f, true, ndjsonKind) }
+
+func fuzzTail(f *testing.F, ndjson bool, kind framerKind) {
+	for _, fx := range loadFixtures(f) {
+		if strings.HasSuffix(fx.name, kind.ext) {
+			f.Add(fx.body, uint16(len(fx.body)/3), uint16(40), uint64(7))
+		}
+	}
+	f.Add(longSSE(30, "\r\n", 1), uint16(100), uint16(0), uint64(1))
+	f.Fuzz(func(t *testing.T, body []byte, split, keep uint16, seed uint64) {
+		at := int(split) % (len(body) + 1)
+		newFramer := func() Framer { return kind.new(0) }
+		full := withoutIDs(run(newFramer(), [][]byte{body}).Events)
+		chunks := splitRandom(rand.New(rand.NewPCG(seed, 0)), body[at:], 8)
+		r := runTail(newFramer, ndjson, body, at, int(keep), 0, chunks)
+		got := withoutIDs(r.events)
+		k := 0
+		for k < len(got) && k < len(full) && got[k] == full[k] {
+			k++
+		}
+		if rest := got[k:]; len(rest) > len(full)-k || !slices.Equal(rest, full[len(full)-len(rest):]) {
+			t.Fatalf("events are not a head and a suffix:\n got %v\nfull %v", got, full)
+		}
+		if !bytes.HasSuffix(body, r.kept) {
+			t.Fatalf("kept %q is not a suffix of the body", r.kept)
+		}
+		if start := len(body) - len(r.kept); start > max(len(body)-int(keep), r.leadEnd) {
+			t.Fatalf("kept from %d, want at most max(%d-%d, %d)", start, len(body), keep, r.leadEnd)
+		}
+	})
+}
+
+// withoutIDs clears the last-event-id of each event.
+func withoutIDs(evs []ev) []ev {
+	out := slices.Clone(evs)
+	for i := range out {
+		out[i].ID = ""
+	}
+	return out
 }
