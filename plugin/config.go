@@ -35,6 +35,14 @@ type Config struct {
 	MaxRequestBytes int
 	// MaxEventBytes bounds one streamed event.
 	MaxEventBytes int
+	// ParseEveryEvent parses every streamed message. By default only the
+	// head of a stream (through its first meaningful message) and its end
+	// (see TailBytes) are parsed: providers report usage cumulatively at
+	// the end, and the messages between cost a copy instead of a parse.
+	ParseEveryEvent bool
+	// TailBytes is how much of a stream's end is kept for parsing when it
+	// ends, besides its last message, which is always kept whole.
+	TailBytes int
 	// MaxModels bounds the model label of metrics; later models count as "other".
 	MaxModels int
 	// LogJSON writes one JSON log line per metered call.
@@ -72,6 +80,7 @@ func defaultConfig() Config {
 		MaxBodyBytes:         4 << 20,
 		MaxRequestBytes:      1 << 20,
 		MaxEventBytes:        1 << 20,
+		TailBytes:            4 << 10,
 		MaxModels:            50,
 		LogJSON:              true,
 	}
@@ -166,6 +175,8 @@ var fields = map[string]fieldSpec{
 	"max_body_bytes":      intField(0, 64*mib, func(c *Config) *int { return &c.MaxBodyBytes }),
 	"max_request_bytes":   intField(0, 64*mib, func(c *Config) *int { return &c.MaxRequestBytes }),
 	"max_event_bytes":     intField(1024, 64*mib, func(c *Config) *int { return &c.MaxEventBytes }),
+	"parse_every_event":   boolField(func(c *Config) *bool { return &c.ParseEveryEvent }),
+	"tail_bytes":          intField(1024, 16*mib, func(c *Config) *int { return &c.TailBytes }),
 	"max_models":          intField(1, 10000, func(c *Config) *int { return &c.MaxModels }),
 	"log": enumField([]string{"json", "off"}, func(c *Config, s string) {
 		c.LogJSON = s == "json"

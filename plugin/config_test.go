@@ -26,7 +26,7 @@ func TestParseConfigFields(t *testing.T) {
 		"enabled": true, "api": "anthropic_messages", "embedded_error_action": "record",
 		"prefetch_max_events": 3, "prefetch_max_bytes": 0, "prefetch_timeout_ms": 250,
 		"max_body_bytes": 1000, "max_request_bytes": 2000, "max_event_bytes": 4096,
-		"max_models": 7, "log": "off",
+		"max_models": 7, "log": "off", "parse_every_event": true, "tail_bytes": 2048,
 		"routes": [
 			{"name": "internal", "enabled": false},
 			{"path_prefix": "/gemini/", "api": "gemini", "prefetch_max_events": 9}
@@ -38,6 +38,7 @@ func TestParseConfigFields(t *testing.T) {
 		Enabled: true, API: parsers.APIAnthropicMessages, RejectEmbeddedErrors: false,
 		PrefetchMaxEvents: 3, PrefetchMaxBytes: 0, PrefetchTimeoutMS: 250,
 		MaxBodyBytes: 1000, MaxRequestBytes: 2000, MaxEventBytes: 4096, MaxModels: 7, LogJSON: false,
+		ParseEveryEvent: true, TailBytes: 2048,
 	}
 	if pc.base != want {
 		t.Errorf("base:\n got %+v\nwant %+v", pc.base, want)
@@ -68,6 +69,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{`{"prefetch_max_events": 2.5}`, `field "prefetch_max_events": want an integer, got 2.5`},
 		{`{"prefetch_max_events": 0}`, `field "prefetch_max_events": 0 is out of range [1, 1000]`},
 		{`{"max_event_bytes": 10}`, `field "max_event_bytes": 10 is out of range [1024, 67108864]`},
+		{`{"tail_bytes": 100}`, `field "tail_bytes": 100 is out of range [1024, 16777216]`},
+		{`{"parse_every_event": 1}`, `field "parse_every_event": want true or false, got 1`},
 		{`{"enabled": "yes"}`, `field "enabled": want true or false, got "yes"`},
 		{`{"embedded_error_action": "drop"}`, `field "embedded_error_action": want one of reject, record, got "drop"`},
 		{`{"api": "palm"}`, `field "api": want one of openai_chat, openai_responses, anthropic_messages, gemini, bedrock_converse, bedrock_invoke, ollama, cohere, got "palm"`},

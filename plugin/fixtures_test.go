@@ -90,6 +90,16 @@ var contentTypes = map[string]string{
 	".ndjson":          "application/x-ndjson",
 }
 
+// fixtureConfigs are the configurations every fixture runs under: the
+// defaults, every message parsed, and the smallest tail, with which the
+// middle of all but the shortest fixtures is skipped: the record must be
+// the same.
+var fixtureConfigs = map[string]string{
+	"default":     `{}`,
+	"every-event": `{"parse_every_event": true}`,
+	"small-tail":  `{"tail_bytes": 1024}`,
+}
+
 // TestFixturesThroughPlugin replays every parsers fixture through the
 // plugin, whole, one byte at a time and at random cuts, natively and in
 // wasm: the client gets exactly the upstream's bytes (or the local reply
@@ -123,16 +133,18 @@ func TestFixturesThroughPlugin(t *testing.T) {
 				}
 				n++
 				for cut, chunks := range cuttings(body) {
-					t.Run(fa.dir+"/"+filepath.Base(file)+"/"+cut, func(t *testing.T) {
-						host := startHost(t, vm, `{}`)
-						o := run(t, host, exchange{
-							path: fa.path(ext), authority: "llm.test",
-							requestBody: `{"model":"request-model","stream":` + boolText(ext != ".json") + `}`,
-							headers:     [][2]string{{"content-type", contentTypes[ext]}},
-							chunks:      chunks,
+					for cfgName, cfg := range fixtureConfigs {
+						t.Run(fa.dir+"/"+filepath.Base(file)+"/"+cut+"/"+cfgName, func(t *testing.T) {
+							host := startHost(t, vm, cfg)
+							o := run(t, host, exchange{
+								path: fa.path(ext), authority: "llm.test",
+								requestBody: `{"model":"request-model","stream":` + boolText(ext != ".json") + `}`,
+								headers:     [][2]string{{"content-type", contentTypes[ext]}},
+								chunks:      chunks,
+							})
+							checkFixture(t, o, body, fa.api, fa.provider, want)
 						})
-						checkFixture(t, o, body, fa.api, fa.provider, want)
-					})
+					}
 				}
 			}
 		}

@@ -62,6 +62,14 @@ type httpContext struct {
 	framing    framing
 	framer     sseparse.Framer
 	parser     parsers.Parser
+	// A stream's head goes through the framer up to its first meaningful
+	// message (headDone); after that, unless ParseEveryEvent, its bytes go
+	// to ending, which keeps the end that the framer gets when the stream
+	// ends. atBoundary says the bytes framed so far end a message.
+	headDone   bool
+	atBoundary bool
+	ending     *sseparse.Tail
+	endingDone bool
 	event      sseparse.Event
 	body       []byte // inspection copy for modeWhole and modeCollect
 	bodyOver   bool
@@ -339,17 +347,18 @@ func (h *httpContext) streamBody(bodySize int, endOfStream bool) types.Action {
 		from = h.consumed
 	}
 	var body []byte
-	if bodySize > from || (h.strip != nil && bodySize > 0) {
-		start := from
-		if h.strip != nil {
-			start = 0 // the stripper needs every byte about to be forwarded
-		}
-		if b, err := responseBody(start, bodySize-start); err == nil {
+	switch {
+	case h.strip != nil && bodySize > 0:
+		// The stripper needs every byte about to be forwarded.
+		if b, err := responseBody(0, bodySize); err == nil {
 			body = b
-			h.feed(b[from-start:])
+			h.feed(b[from:])
 		}
+	case bodySize > from:
+		h.readStream(from, bodySize)
 	}
 	if endOfStream {
+		h.frameEnding()
 		h.framer.Close()
 		h.drain()
 		h.countFramerStats()
@@ -390,6 +399,83 @@ func (h *httpContext) noteTail(b []byte) {
 	}
 }
 
+// headPiece is how much of a long buffered body is read at a time while
+// the head of a skimmed stream is parsed, so that the rest need not be
+// read whole.
+const headPiece = 16 << 10
+
+// skims reports whether the middle of the stream goes to a Tail instead of
+// the parser: for SSE and NDJSON, whose message boundaries can be found
+// without framing, unless every event is to be parsed.
+func (h *httpContext) skims() bool {
+	return !h.cfg.ParseEveryEvent && h.strip == nil && (h.framing == framingSSE || h.framing == framingNDJSON)
+}
+
+// readStream reads bytes [from, to) of the body Envoy holds for the
+// callback and feeds them: piece by piece while the head lasts, and once
+// the Tail has taken over, only the end of a span longer than it keeps
+// when that end shows all it keeps.
+func (h *httpContext) readStream(from, to int) {
+	for from < to {
+		n := to - from
+		if end := h.cfg.TailBytes + 4<<10; h.ending != nil && n > end {
+			if b, err := responseBody(to-end, end); err == nil && h.ending.AppendEnd(b) {
+				return
+			}
+		} else if h.ending == nil && !h.headDone && h.skims() {
+			n = min(n, headPiece)
+		}
+		b, err := responseBody(from, n)
+		if err != nil {
+			return
+		}
+		h.feedStream(b)
+		from += n
+	}
+}
+
+// feedStream hands new bytes of a stream to the framer while its head
+// lasts, message by message so the head ends at a message boundary, and
+// from then on to the Tail that keeps its end.
+func (h *httpContext) feedStream(b []byte) {
+	ndjson := h.framing == framingNDJSON
+	for h.ending == nil && len(b) > 0 {
+		if !h.skims() || h.endingDone {
+			h.feed(b)
+			return
+		}
+		if h.headDone {
+			h.ending = sseparse.NewTail(ndjson, h.cfg.TailBytes, h.cfg.MaxEventBytes, !h.atBoundary)
+			break
+		}
+		p := sseparse.NextBoundary(b, ndjson)
+		h.atBoundary = p >= 0
+		if p < 0 {
+			p = len(b)
+		}
+		h.feed(b[:p])
+		b = b[p:]
+	}
+	if len(b) > 0 {
+		if lead := h.ending.Append(b); len(lead) > 0 {
+			h.feed(lead)
+		}
+	}
+}
+
+// frameEnding frames the kept end of a stream that has ended or was cut.
+func (h *httpContext) frameEnding() {
+	if h.ending == nil {
+		return
+	}
+	end := h.ending
+	h.ending, h.endingDone = nil, true
+	h.feed(end.Bytes())
+	if n := end.Oversize(); n > 0 {
+		h.plugin.metrics.count(metricOversizeEvents, n)
+	}
+}
+
 // feed pushes one chunk through the framer and parser.
 func (h *httpContext) feed(chunk []byte) {
 	h.framer.Feed(chunk)
@@ -399,8 +485,11 @@ func (h *httpContext) feed(chunk []byte) {
 func (h *httpContext) drain() {
 	for h.framer.Next(&h.event) {
 		k := parsers.Dispatch(h.parser, h.event.MessageType, h.event.Name, h.event.Data)
-		if k == parsers.KindMalformed {
+		switch k {
+		case parsers.KindMalformed:
 			h.plugin.metrics.count(metricParseErrors, 1)
+		case parsers.KindMeaningful, parsers.KindError:
+			h.headDone = true
 		}
 		if h.holding {
 			h.prefetchEvents++
@@ -548,6 +637,7 @@ func (h *httpContext) OnHttpStreamDone() {
 	if !h.responseDone {
 		details, _ := proxywasm.GetProperty([]string{"response", "code_details"})
 		h.upstreamCut = bytes.Contains(details, []byte("upstream"))
+		h.frameEnding()
 	}
 	r := h.publish()
 	h.emitted = true
