@@ -54,12 +54,22 @@ type variant struct {
 func variants(wasm string) []variant {
 	return []variant{
 		{"plain", ""},
-		{"tokenmeter", `{name: tokenmeter, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm, config: {name: tokenmeter, root_id: tokenmeter, allow_on_headers_stop_iteration: true, vm_config: {runtime: envoy.wasm.runtime.v8, code: {local: {filename: "` + wasm + `"}}}, configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: "{}"}}}},`},
+		{"wasm_noop", wasmFilter(wasm, `{"enabled": false}`)},
+		{"tokenmeter", wasmFilter(wasm, `{}`)},
+		{"tokenmeter_every_event", wasmFilter(wasm, `{"parse_every_event": true}`)},
 		{"sse_to_metadata", `{name: envoy.filters.http.sse_to_metadata, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.sse_to_metadata.v3.SseToMetadata, response_rules: {content_parser: {name: envoy.content_parsers.json, typed_config: {"@type": type.googleapis.com/envoy.extensions.content_parsers.json.v3.JsonContentParser, rules: [` +
 			sseRule("model", "model", "STRING", 1) + sseRule("usage.prompt_tokens", "input_tokens", "NUMBER", 0) +
 			sseRule("usage.completion_tokens", "output_tokens", "NUMBER", 0) + sseRule("usage.total_tokens", "total_tokens", "NUMBER", 0) +
 			sseRule("usage.prompt_tokens_details.cached_tokens", "cache_read_tokens", "NUMBER", 0) + `]}}}}},`},
 	}
+}
+
+// wasmFilter is the tokenmeter module as an Envoy wasm filter with the
+// given plugin configuration. The variant "wasm_noop" runs it disabled:
+// what any proxy-wasm filter costs in this Envoy before it does anything.
+func wasmFilter(wasm, config string) string {
+	return `{name: tokenmeter, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm, config: {name: tokenmeter, root_id: tokenmeter, allow_on_headers_stop_iteration: true, vm_config: {runtime: envoy.wasm.runtime.v8, code: {local: {filename: "` +
+		wasm + `"}}}, configuration: {"@type": type.googleapis.com/google.protobuf.StringValue, value: ` + strconv.Quote(config) + `}}}},`
 }
 
 // sseRule is one sse_to_metadata JSON rule writing the value at a dotted
@@ -153,7 +163,7 @@ func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
 		rep.Runs = append(rep.Runs, run)
 	}
 	log.Printf("  Envoy soak: %d streams through tokenmeter", o.soak)
-	_, err = withEnvoy(envoyPath, variants(wasm)[1], up, func(e *envoyrun.Envoy, addr string, pid int) (envoyRun, error) {
+	_, err = withEnvoy(envoyPath, variants(wasm)[2], up, func(e *envoyrun.Envoy, addr string, pid int) (envoyRun, error) {
 		s, err := soak(e, addr, pid, o.soak)
 		rep.Soak = s
 		return envoyRun{}, err

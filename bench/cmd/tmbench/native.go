@@ -30,21 +30,57 @@ type streamRun struct {
 // meter is the plugin's code path for one stream, natively: a new framer
 // and parser per stream (as OnHttpResponseHeaders makes them), and per
 // chunk a fresh copy of the bytes (as GetHttpResponseBody hands the
-// plugin a new slice), Feed, then every event to the parser.
+// plugin a new slice). With skim, as the plugin's default: the head
+// message by message until the first meaningful one, then an
+// sseparse.Tail that gets only the end of a long chunk if that end shows
+// all it keeps, and whose kept end is framed at the end. Without skim,
+// every event goes to the parser (parse_every_event).
 type meter struct {
-	f  *sseparse.SSE
-	p  parsers.Parser
-	ev sseparse.Event
+	f    *sseparse.SSE
+	p    parsers.Parser
+	ev   sseparse.Event
+	skim bool
+	head bool // the head lasts: no meaningful message yet
+	tail *sseparse.Tail
 }
 
-func newMeter(api parsers.API) *meter {
-	return &meter{f: sseparse.NewSSE(maxEventBytes), p: parsers.New(api)}
+// tailBytes is the plugin's default tail_bytes.
+const tailBytes = 4 << 10
+
+func newMeter(api parsers.API, skim bool) *meter {
+	return &meter{f: sseparse.NewSSE(maxEventBytes), p: parsers.New(api), skim: skim, head: true}
 }
 
 // body delivers a stream's chunks, the last one ending it.
 func (m *meter) body(chunks [][]byte) {
 	for _, c := range chunks {
-		m.f.Feed(append([]byte(nil), c...))
+		if m.tail != nil {
+			if end := tailBytes + 4<<10; len(c) > end && m.tail.AppendEnd(append([]byte(nil), c[len(c)-end:]...)) {
+				continue
+			}
+		}
+		c = append([]byte(nil), c...)
+		for m.skim && m.head && len(c) > 0 {
+			n := sseparse.NextBoundary(c, false)
+			seeking := n < 0
+			if seeking {
+				n = len(c)
+			}
+			m.f.Feed(c[:n])
+			m.drain()
+			c = c[n:]
+			if !m.head {
+				m.tail = sseparse.NewTail(false, tailBytes, maxEventBytes, seeking)
+			}
+		}
+		if m.tail != nil {
+			c = m.tail.Append(c)
+		}
+		m.f.Feed(c)
+		m.drain()
+	}
+	if m.tail != nil {
+		m.f.Feed(m.tail.Bytes())
 		m.drain()
 	}
 	m.f.Close()
@@ -53,7 +89,9 @@ func (m *meter) body(chunks [][]byte) {
 
 func (m *meter) drain() {
 	for m.f.Next(&m.ev) {
-		m.p.Message(m.ev.Name, m.ev.Data)
+		if k := m.p.Message(m.ev.Name, m.ev.Data); k == parsers.KindMeaningful || k == parsers.KindError {
+			m.head = false
+		}
 	}
 }
 
@@ -63,7 +101,7 @@ func expect(s *streams.Stream) (*parsers.Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: unknown API %q", s.Name, s.API)
 	}
-	m := newMeter(api)
+	m := newMeter(api, false)
 	m.body(s.EventChunks())
 	r := m.p.Result()
 	if !r.Completed || r.Usage.TotalTokens == 0 {
@@ -78,7 +116,7 @@ func expect(s *streams.Stream) (*parsers.Result, error) {
 func measureNative(s *streams.Stream, chunking string, chunks [][]byte, budget time.Duration, rounds int) streamRun {
 	api, _ := parsers.ParseAPI(s.API)
 	one := func() time.Duration {
-		m := newMeter(api)
+		m := newMeter(api, true)
 		start := time.Now()
 		m.body(chunks)
 		return time.Since(start)

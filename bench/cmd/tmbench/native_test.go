@@ -1,6 +1,7 @@
 package main
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/tokenmeter/tokenmeter/bench/streams"
@@ -8,8 +9,9 @@ import (
 )
 
 // TestStreamsMeter checks every benchmark stream frames into the events
-// the generator recorded and meters as complete with usage, in both
-// chunkings, so no benchmark can quietly measure a stream that yields
+// the generator recorded and meters as complete with usage, in every
+// chunking, and that skimming it gives the same result while framing
+// fewer events, so no benchmark can quietly measure a stream that yields
 // nothing.
 func TestStreamsMeter(t *testing.T) {
 	for _, s := range streams.All() {
@@ -19,13 +21,17 @@ func TestStreamsMeter(t *testing.T) {
 		}
 		api, _ := parsers.ParseAPI(s.API)
 		for _, chunks := range [][][]byte{s.EventChunks(), s.FixedChunks(chunkSize), s.FixedChunks(7)} {
-			m := newMeter(api)
-			m.body(chunks)
-			if st := m.f.Stats(); st.Events != uint64(s.Events()) || st.Malformed+st.Oversize != 0 {
-				t.Errorf("%s in %d chunks: %+v, want %d events", s.Name, len(chunks), st, s.Events())
-			}
-			if got := m.p.Result(); got.Usage.TotalTokens != want.Usage.TotalTokens || !got.Completed {
-				t.Errorf("%s in %d chunks: %+v", s.Name, len(chunks), got)
+			for _, skim := range []bool{false, true} {
+				m := newMeter(api, skim)
+				m.body(chunks)
+				st := m.f.Stats()
+				// Skimming frames the head and the kept end only.
+				if skim != (st.Events < uint64(s.Events())) || !skim && st.Events != uint64(s.Events()) || st.Malformed+st.Oversize != 0 {
+					t.Errorf("%s in %d chunks, skim %v: %+v, want %d events", s.Name, len(chunks), skim, st, s.Events())
+				}
+				if got := m.p.Result(); !reflect.DeepEqual(got, want) || !got.Completed {
+					t.Errorf("%s in %d chunks, skim %v: %+v, want %+v", s.Name, len(chunks), skim, got, want)
+				}
 			}
 		}
 	}
@@ -44,7 +50,7 @@ func BenchmarkMeter(b *testing.B) {
 				b.SetBytes(int64(len(s.Body)))
 				b.ReportAllocs()
 				for b.Loop() {
-					newMeter(api).body(c.chunks)
+					newMeter(api, true).body(c.chunks)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*s.Events()), "ns/event")
 			})
