@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
@@ -402,7 +403,7 @@ func (h *httpContext) noteTail(b []byte) {
 // headPiece is how much of a long buffered body is read at a time while
 // the head of a skimmed stream is parsed, so that the rest need not be
 // read whole.
-const headPiece = 16 << 10
+const headPiece = 4 << 10
 
 // skims reports whether the middle of the stream goes to a Tail instead of
 // the parser: for SSE and NDJSON, whose message boundaries can be found
@@ -445,7 +446,11 @@ func (h *httpContext) feedStream(b []byte) {
 			return
 		}
 		if h.headDone {
-			h.ending = sseparse.NewTail(ndjson, h.cfg.TailBytes, h.cfg.MaxEventBytes, !h.atBoundary)
+			h.ending, _ = tails.Get().(*sseparse.Tail)
+			if h.ending == nil {
+				h.ending = new(sseparse.Tail)
+			}
+			h.ending.Reset(ndjson, h.cfg.TailBytes, h.cfg.MaxEventBytes, !h.atBoundary)
 			break
 		}
 		p := sseparse.NextBoundary(b, ndjson)
@@ -474,7 +479,12 @@ func (h *httpContext) frameEnding() {
 	if n := end.Oversize(); n > 0 {
 		h.plugin.metrics.count(metricOversizeEvents, n)
 	}
+	tails.Put(end)
 }
+
+// tails are Tails of ended streams, kept for the next ones: a Tail's
+// buffer is the largest allocation of a skimmed stream.
+var tails sync.Pool
 
 // feed pushes one chunk through the framer and parser.
 func (h *httpContext) feed(chunk []byte) {

@@ -66,39 +66,61 @@ func (r *record) appendJSON(b []byte) []byte {
 // (the access log then prints "-").
 func (r *record) writeFilterState(usageJSON []byte) {
 	u := &r.usage
+	// The numbers' digits share one buffer; hosts may keep the slices.
+	digits := numbers(make([]byte, 0, 9*20))
 	setState("llm.usage", usageJSON)
 	setStateString("llm.provider", r.provider)
 	setStateString("llm.api", r.api)
 	setStateString("llm.model", r.model)
 	setStateString("llm.stream", strconv.FormatBool(r.stream))
-	setStateUint("llm.input_tokens", u.InputTokens)
-	setStateUint("llm.output_tokens", u.OutputTokens)
-	setStateUint("llm.cache_read_tokens", u.CacheReadTokens)
-	setStateUint("llm.cache_creation_tokens", u.CacheCreationTokens)
-	setStateUint("llm.reasoning_tokens", u.ReasoningTokens)
-	setStateUint("llm.total_tokens", u.TotalTokens)
+	setState("llm.input_tokens", digits.unsigned(u.InputTokens))
+	setState("llm.output_tokens", digits.unsigned(u.OutputTokens))
+	setState("llm.cache_read_tokens", digits.unsigned(u.CacheReadTokens))
+	setState("llm.cache_creation_tokens", digits.unsigned(u.CacheCreationTokens))
+	setState("llm.reasoning_tokens", digits.unsigned(u.ReasoningTokens))
+	setState("llm.total_tokens", digits.unsigned(u.TotalTokens))
 	setStateString("llm.usage_reported", strconv.FormatBool(u.Reported))
 	setStateString("llm.outcome", r.outcome)
 	setStateString("llm.finish_reason", r.finishReason)
 	setStateString("llm.error_type", r.errorType)
 	setStateString("llm.error_message", r.errorMessage)
-	setStateString("llm.status", strconv.Itoa(r.status))
-	setStateString("llm.ttfb_ms", strconv.FormatInt(r.ttfbMS, 10))
-	setStateString("llm.duration_ms", strconv.FormatInt(r.durationMS, 10))
+	setState("llm.status", digits.signed(int64(r.status)))
+	setState("llm.ttfb_ms", digits.signed(r.ttfbMS))
+	setState("llm.duration_ms", digits.signed(r.durationMS))
+}
+
+// numbers appends numbers' decimal text to one buffer and hands out each.
+type numbers []byte
+
+func (n *numbers) unsigned(v uint64) []byte {
+	start := len(*n)
+	*n = strconv.AppendUint(*n, v, 10)
+	return (*n)[start:]
+}
+
+func (n *numbers) signed(v int64) []byte {
+	start := len(*n)
+	*n = strconv.AppendInt(*n, v, 10)
+	return (*n)[start:]
 }
 
 func setState(key string, value []byte) {
-	if len(value) == 0 {
-		return
-	}
-	if err := proxywasm.SetProperty([]string{key}, value); err != nil {
-		proxywasm.LogDebugf("tokenmeter: set %s: %v", key, err)
+	if len(value) > 0 {
+		logSetError(key, setProperty(key, value))
 	}
 }
 
-func setStateString(key, value string) { setState(key, []byte(value)) }
+func setStateString(key, value string) {
+	if value != "" {
+		logSetError(key, setPropertyString(key, value))
+	}
+}
 
-func setStateUint(key string, v uint64) { setState(key, strconv.AppendUint(nil, v, 10)) }
+func logSetError(key string, err error) {
+	if err != nil {
+		proxywasm.LogDebugf("tokenmeter: set %s: %v", key, err)
+	}
+}
 
 // logLine is the one JSON log line per metered call: the llm.usage object
 // (usageJSON) plus the request id that ties it to Envoy's access log.

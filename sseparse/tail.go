@@ -42,11 +42,19 @@ type Tail struct {
 // the bytes before the first one, which belong to the message the caller's
 // framer is in.
 func NewTail(ndjson bool, keep, maxEventSize int, seeking bool) *Tail {
+	t := new(Tail)
+	t.Reset(ndjson, keep, maxEventSize, seeking)
+	return t
+}
+
+// Reset makes t as NewTail would, for another stream, keeping its buffer:
+// a proxy can reuse Tails instead of allocating one per stream.
+func (t *Tail) Reset(ndjson bool, keep, maxEventSize int, seeking bool) {
 	if maxEventSize <= 0 {
 		maxEventSize = DefaultMaxEventSize
 	}
 	keep = max(keep, 0)
-	return &Tail{ndjson: ndjson, keep: keep, max: maxEventSize, seeking: seeking, compactAt: max(2*keep, minCompact)}
+	*t = Tail{ndjson: ndjson, keep: keep, max: maxEventSize, buf: t.buf[:0], seeking: seeking, compactAt: max(2*keep, minCompact)}
 }
 
 // NextBoundary returns the offset just after the first certain message
@@ -221,9 +229,4 @@ func (t *Tail) holdsMessage(seg []byte) bool {
 		}
 	}
 	return false
-}
-
-// Reset empties the Tail for another stream, keeping its buffer.
-func (t *Tail) Reset(seeking bool) {
-	*t = Tail{ndjson: t.ndjson, keep: t.keep, max: t.max, buf: t.buf[:0], seeking: seeking, compactAt: max(2*t.keep, minCompact)}
 }

@@ -240,3 +240,25 @@ func longNDJSON(n int) []byte {
 	b.WriteString(`{"model":"m","done":true,"eval_count":300}` + "\n")
 	return b.Bytes()
 }
+
+// TestTailResetForgetsTheLastStream reuses one Tail for streams of both
+// framings and keep sizes: each keeps what a new Tail keeps.
+func TestTailResetForgetsTheLastStream(t *testing.T) {
+	reused := NewTail(false, 0, 0, false)
+	for _, c := range []struct {
+		ndjson bool
+		keep   int
+		body   []byte
+	}{{false, 100, longSSE(200, "\n", 1)}, {true, 2000, longNDJSON(300)}, {false, 0, longSSE(50, "\r\n", 0)}} {
+		fresh := NewTail(c.ndjson, c.keep, 0, true)
+		reused.Reset(c.ndjson, c.keep, 0, true)
+		for _, chunk := range splitAt(c.body, 77, len(c.body)/2, len(c.body)/2+1, len(c.body)-10) {
+			if a, b := fresh.Append(chunk), reused.Append(chunk); !bytes.Equal(a, b) {
+				t.Fatalf("leads differ: %q vs %q", a, b)
+			}
+		}
+		if !bytes.Equal(fresh.Bytes(), reused.Bytes()) {
+			t.Fatalf("ndjson %v keep %d: reused Tail kept %d bytes, a new one %d", c.ndjson, c.keep, len(reused.Bytes()), len(fresh.Bytes()))
+		}
+	}
+}

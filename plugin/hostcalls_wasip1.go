@@ -12,6 +12,9 @@ import (
 // response body.
 const bufferHTTPResponseBody = 1
 
+// Host calls the plugin makes on every call, made directly where the SDK
+// would allocate; hostcalls_other.go has the SDK versions for native tests.
+
 // The host writes where it put the bytes into these. They are globals (a VM
 // runs one callback at a time) so that, unlike the SDK's locals, they do
 // not escape to the heap: two allocations less per body callback.
@@ -35,4 +38,22 @@ func responseBody(start, maxSize int) ([]byte, error) {
 	b := unsafe.Slice(bodyData, bodySize)
 	bodyData = nil
 	return b, nil
+}
+
+//go:wasmimport env proxy_set_property
+func proxySetProperty(path *byte, pathSize int32, value *byte, valueSize int32) int32
+
+// setProperty is proxywasm.SetProperty for a one-element path, without the
+// SDK's allocations for the path and a string value: the host copies both
+// before it returns. It is called a score of times per call.
+func setProperty(key string, value []byte) error {
+	return setPropertyString(key, unsafe.String(unsafe.SliceData(value), len(value)))
+}
+
+// setPropertyString is setProperty for a string value.
+func setPropertyString(key, value string) error {
+	if st := proxySetProperty(unsafe.StringData(key), int32(len(key)), unsafe.StringData(value), int32(len(value))); st != 0 {
+		return types.ErrorStatusNotFound
+	}
+	return nil
 }
