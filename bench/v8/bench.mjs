@@ -3,7 +3,7 @@
 // bench/cmd/tmbench, the response body delivered one event per callback
 // and in 16 KiB chunks. Prints one JSON object on stdout.
 //
-//   node bench/v8/bench.mjs --wasm dist/tokenmeter.wasm --manifest DIR/manifest.json [--budget-ms 1500] [--rounds 5]
+//   node bench/v8/bench.mjs --wasm dist/tokenmeter.wasm --manifest DIR/manifest.json [--budget-ms 1500] [--rounds 5] [--config JSON]
 //
 // Timing: only the proxy_on_response_body calls of a stream are timed
 // (one clock read before the first and after the last), summed over
@@ -22,6 +22,7 @@ const { values: opt } = parseArgs({
     'budget-ms': { type: 'string', default: '1500' },
     rounds: { type: 'string', default: '5' },
     chunk: { type: 'string', default: '16384' },
+    config: { type: 'string', default: '{}' }, // the plugin configuration
   },
 });
 const budgetNS = BigInt(Math.round(Number(opt['budget-ms']) * 1e6));
@@ -43,7 +44,7 @@ let host;
 let initialPages = 0;
 for (let i = 0; i < 5; i++) {
   t0 = now();
-  const h = new ProxyWasmHost(module, '{}');
+  const h = new ProxyWasmHost(module, opt.config);
   initialPages = h.start();
   startNS.push(now() - t0);
   host = h;

@@ -56,7 +56,7 @@ func variants(wasm string) []variant {
 		{"plain", ""},
 		{"wasm_noop", wasmFilter(wasm, `{"enabled": false}`)},
 		{"tokenmeter", wasmFilter(wasm, `{}`)},
-		{"tokenmeter_every_event", wasmFilter(wasm, `{"parse_every_event": true}`)},
+		{"tokenmeter_every_event", wasmFilter(wasm, everyEventConfig)},
 		{"tokenmeter_log_off", wasmFilter(wasm, `{"log": "off"}`)},
 		{"sse_to_metadata", `{name: envoy.filters.http.sse_to_metadata, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.sse_to_metadata.v3.SseToMetadata, response_rules: {content_parser: {name: envoy.content_parsers.json, typed_config: {"@type": type.googleapis.com/envoy.extensions.content_parsers.json.v3.JsonContentParser, rules: [` +
 			sseRule("model", "model", "STRING", 1) + sseRule("usage.prompt_tokens", "input_tokens", "NUMBER", 0) +

@@ -48,22 +48,28 @@ type options struct {
 	streams string
 }
 
+// everyEventConfig is the plugin configuration that parses every event
+// instead of a stream's head and tail.
+const everyEventConfig = `{"parse_every_event": true}`
+
 // results is everything one run measured; it is written as JSON and
 // rendered into BENCHMARKS.md.
 type results struct {
-	Machine    machine         `json:"machine"`
-	Native     []streamRun     `json:"native"`
-	V8         v8Report        `json:"v8"`
-	Python     pythonReport    `json:"python"`
-	GoBench    []goBenchResult `json:"go_bench,omitempty"`
-	Envoy      *envoyReport    `json:"envoy,omitempty"`
-	Ratios     ratios          `json:"ratios"`
-	StartedAt  time.Time       `json:"started_at"`
-	DurationS  float64         `json:"duration_s"`
-	Quick      bool            `json:"quick"`
-	BudgetMS   int64           `json:"budget_ms"`
-	Rounds     int             `json:"rounds"`
-	StreamInfo []streamInfo    `json:"streams"`
+	Machine machine     `json:"machine"`
+	Native  []streamRun `json:"native"`
+	V8      v8Report    `json:"v8"`
+	// V8EveryEvent is the V8 run with parse_every_event (not in -quick).
+	V8EveryEvent *v8Report       `json:"v8_every_event,omitempty"`
+	Python       pythonReport    `json:"python"`
+	GoBench      []goBenchResult `json:"go_bench,omitempty"`
+	Envoy        *envoyReport    `json:"envoy,omitempty"`
+	Ratios       ratios          `json:"ratios"`
+	StartedAt    time.Time       `json:"started_at"`
+	DurationS    float64         `json:"duration_s"`
+	Quick        bool            `json:"quick"`
+	BudgetMS     int64           `json:"budget_ms"`
+	Rounds       int             `json:"rounds"`
+	StreamInfo   []streamInfo    `json:"streams"`
 }
 
 // streamInfo describes one generated stream in the manifest and report.
@@ -170,6 +176,14 @@ func run(o options) error {
 		"--budget-ms", budgetMS, "--rounds", rounds); err != nil {
 		return err
 	}
+	if !o.quick {
+		log.Printf("V8, parse_every_event")
+		res.V8EveryEvent = new(v8Report)
+		if err := runJSON(res.V8EveryEvent, "node", "--no-warnings", "bench/v8/bench.mjs", "--wasm", o.wasm, "--manifest", manifestPath,
+			"--budget-ms", budgetMS, "--rounds", rounds, "--config", everyEventConfig); err != nil {
+			return err
+		}
+	}
 	log.Printf("Python (%s bench/python/processor.py)", o.python)
 	if err := runJSON(&res.Python, o.python, "bench/python/processor.py", "--manifest", manifestPath,
 		"--budget-ms", budgetMS, "--rounds", rounds); err != nil {
@@ -273,13 +287,10 @@ func computeRatios(res *results) ratios {
 
 // printSummary prints the per-stream figures, one line each.
 func printSummary(res *results) {
-	for _, set := range []struct {
-		engine string
-		runs   []streamRun
-	}{{"native", res.Native}, {"v8", res.V8.Results}, {"python", res.Python.Results}} {
+	for _, set := range res.engines("native", "v8", "v8-every", "python") {
 		for _, r := range set.runs {
-			fmt.Printf("%-7s %-10s %-6s %5d callbacks %7.3f µs/callback %7.3f µs/event %8.1f MB/s\n",
-				set.engine, r.Stream, r.Chunking, r.Callbacks, r.USPerCallback, r.USPerEvent, r.MBPerS)
+			fmt.Printf("%-8s %-10s %-6s %5d callbacks %7.3f µs/callback %7.3f µs/event %8.1f MB/s\n",
+				set.name, r.Stream, r.Chunking, r.Callbacks, r.USPerCallback, r.USPerEvent, r.MBPerS)
 		}
 	}
 	v := res.V8

@@ -154,20 +154,22 @@ func renderReport(o options, res *results) string {
 
 	p("\n## Per event: native Go, V8, Python\n\n")
 	p("- **native**: the plugin's code path in Go on this machine: a new `sseparse` SSE framer and `parsers` parser per stream, each chunk copied (as `GetHttpResponseBody` copies), and, as the plugin does by default, the head framed and parsed up to its first meaningful message, the rest handed to an `sseparse.Tail` (only the end of a chunk longer than `tail_bytes` + 4 KiB when that end holds all the Tail keeps), and the kept end framed and parsed when the stream ends (`bench/cmd/tmbench/native.go`). The plugin's record is checked against the parsers' result on every event.\n")
-	p("- **V8**: `dist/tokenmeter.wasm` in Node's V8 through the proxy-wasm host `bench/v8/host.mjs` (`bench/v8/bench.mjs`): per stream `proxy_on_context_create`, request headers and body, response headers (200, `text/event-stream`), the body through `proxy_on_response_body`, then `proxy_on_done`, `proxy_on_log`, `proxy_on_delete`, with plugin configuration `{}`. Only the body callbacks are timed; the result the plugin writes to filter state is checked against the native parsers' usage total.\n")
+	p("- **V8**: `dist/tokenmeter.wasm` in Node's V8 through the proxy-wasm host `bench/v8/host.mjs` (`bench/v8/bench.mjs`): per stream `proxy_on_context_create`, request headers and body, response headers (200, `text/event-stream`), the body through `proxy_on_response_body`, then `proxy_on_done`, `proxy_on_log`, `proxy_on_delete`, with plugin configuration `{}`; **V8, every event** is the same with `{\"parse_every_event\": true}`. Only the body callbacks are timed; the result the plugin writes to filter state is checked against the native parsers' usage total.\n")
 	p("- **Python**: the seed design (`bench/python/processor.py`): an `asyncio.StreamReader` fed 16 KiB chunks, each line decoded, each data line `json.loads`ed.\n\n")
 	p("| engine | stream | chunks | callbacks | µs/callback | µs/event | MB/s |\n|---|---|---|---|---|---|---|\n")
-	for _, set := range []struct {
-		name string
-		runs []streamRun
-	}{{"native Go", res.Native}, {"V8", res.V8.Results}, {"Python", res.Python.Results}} {
+	for _, set := range res.engines("native Go", "V8", "V8, every event", "Python") {
 		for _, r := range set.runs {
 			p("| %s | %s | %s | %d | %.3f | %.3f | %.1f |\n", set.name, r.Stream, r.Chunking, r.Callbacks, r.USPerCallback, r.USPerEvent, r.MBPerS)
 		}
 	}
 	r := res.Ratios
-	p("\nOver the three streams in 16 KiB chunks: native %.3f, V8 %.3f, Python %.3f µs per event; V8 ÷ native %.2f×; Python ÷ V8 %.2f×.\n",
+	p("\nOver the three streams in 16 KiB chunks: native %.3f, V8 %.3f, Python %.3f µs per event; V8 ÷ native %.2f×; Python ÷ V8 %.2f×.",
 		r.NativeUSPerEvent, r.V8USPerEvent, r.PythonUSPerEvent, r.V8VsNative, r.VsPython)
+	if res.V8EveryEvent != nil {
+		every := aggregate(res.V8EveryEvent.Results, "16KiB")
+		p(" Parsing every event, V8 takes %.3f µs per event (%.1f× the default).", every, every/r.V8USPerEvent)
+	}
+	p("\n")
 
 	v := res.V8
 	p("\n## The module in V8\n\n| figure | value |\n|---|---|\n")
@@ -191,6 +193,22 @@ func renderReport(o options, res *results) string {
 	p("\n## Reproducing\n\n```\nmake bench        # everything above, rewrites BENCHMARKS.md and %s\nmake bench-quick  # native, V8 and Python only, < 60 s; last line: ratios: …\n", o.chart)
 	p("go run ./bench/cmd/tmbench -quick -streams /tmp/streams   # keep the streams, e.g. for node --cpu-prof bench/v8/bench.mjs\n```\n")
 	return b.String()
+}
+
+// engineRuns are the rows of one engine in the per-event table.
+type engineRuns struct {
+	name string
+	runs []streamRun
+}
+
+// engines lists the per-event rows of a run under the given names, the
+// every-event V8 rows only when the run measured them.
+func (res *results) engines(native, v8, v8Every, python string) []engineRuns {
+	sets := []engineRuns{{native, res.Native}, {v8, res.V8.Results}}
+	if res.V8EveryEvent != nil {
+		sets = append(sets, engineRuns{v8Every, res.V8EveryEvent.Results})
+	}
+	return append(sets, engineRuns{python, res.Python.Results})
 }
 
 func renderEnvoy(p func(string, ...any), e *envoyReport) {
