@@ -80,7 +80,7 @@ func defaultConfig() Config {
 		MaxBodyBytes:         4 << 20,
 		MaxRequestBytes:      1 << 20,
 		MaxEventBytes:        1 << 20,
-		TailBytes:            4 << 10,
+		TailBytes:            2 << 10,
 		MaxModels:            50,
 		LogJSON:              true,
 	}

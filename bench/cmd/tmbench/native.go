@@ -45,7 +45,7 @@ type meter struct {
 }
 
 // tailBytes is the plugin's default tail_bytes.
-const tailBytes = 4 << 10
+const tailBytes = 2 << 10
 
 func newMeter(api parsers.API, skim bool) *meter {
 	return &meter{f: sseparse.NewSSE(maxEventBytes), p: parsers.New(api), skim: skim, head: true}
