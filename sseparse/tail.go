@@ -47,14 +47,19 @@ func NewTail(ndjson bool, keep, maxEventSize int, seeking bool) *Tail {
 	return t
 }
 
-// Reset makes t as NewTail would, for another stream, keeping its buffer:
-// a proxy can reuse Tails instead of allocating one per stream.
+// Reset makes t as NewTail would, for another stream, keeping its buffer
+// unless large messages grew it well past what keep needs: a proxy can
+// reuse Tails instead of allocating one per stream.
 func (t *Tail) Reset(ndjson bool, keep, maxEventSize int, seeking bool) {
 	if maxEventSize <= 0 {
 		maxEventSize = DefaultMaxEventSize
 	}
 	keep = max(keep, 0)
-	*t = Tail{ndjson: ndjson, keep: keep, max: maxEventSize, buf: t.buf[:0], seeking: seeking, compactAt: max(2*keep, minCompact)}
+	buf := t.buf[:0]
+	if cap(buf) > 8*max(keep, minCompact) {
+		buf = nil
+	}
+	*t = Tail{ndjson: ndjson, keep: keep, max: maxEventSize, buf: buf, seeking: seeking, compactAt: max(2*keep, minCompact)}
 }
 
 // NextBoundary returns the offset just after the first certain message

@@ -261,4 +261,15 @@ func TestTailResetForgetsTheLastStream(t *testing.T) {
 			t.Fatalf("ndjson %v keep %d: reused Tail kept %d bytes, a new one %d", c.ndjson, c.keep, len(reused.Bytes()), len(fresh.Bytes()))
 		}
 	}
+	// A buffer grown by a large last message is not kept for the next
+	// stream.
+	reused.Reset(false, 0, 0, false)
+	reused.Append(append(longSSE(3, "\n", 0), bigEvent(200000, "\n")...))
+	if len(reused.Bytes()) < 200000 {
+		t.Fatalf("kept %d bytes, want the large last message", len(reused.Bytes()))
+	}
+	reused.Reset(false, 0, 0, false)
+	if cap(reused.buf) != 0 {
+		t.Errorf("Reset kept a %d-byte buffer for a Tail that keeps 0 bytes", cap(reused.buf))
+	}
 }
