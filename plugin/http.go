@@ -419,7 +419,7 @@ func (h *httpContext) skims() bool {
 func (h *httpContext) readStream(from, to int) {
 	for from < to {
 		n := to - from
-		if end := h.cfg.TailBytes + 4<<10; h.ending != nil && n > end {
+		if end := h.endSize(); end > 0 && n > end {
 			if b, err := responseBody(to-end, end); err == nil && h.ending.AppendEnd(b) {
 				return
 			}
@@ -433,6 +433,15 @@ func (h *httpContext) readStream(from, to int) {
 		h.feedStream(b)
 		from += n
 	}
+}
+
+// endSize is how much of the end of a long span the Tail wants, or 0
+// before it has taken over.
+func (h *httpContext) endSize() int {
+	if h.ending == nil {
+		return 0
+	}
+	return h.ending.EndSize()
 }
 
 // feedStream hands new bytes of a stream to the framer while its head

@@ -174,7 +174,8 @@ func FuzzEventStreamBytes(f *testing.F) {
 // from an arbitrary head split, keep size and chunking give the head's
 // events and then a suffix of the whole body's events (the last-event-id
 // aside, which the skipped middle may have changed), and the Tail keeps a
-// suffix of the body at least keep bytes long or back to where it began.
+// suffix of the body at least keep bytes long or back to where it began,
+// whether long chunks are offered by their ends (odd seeds) or whole.
 func FuzzSSETail(f *testing.F) { fuzzTail(f, false, sseKind) }
 
 func FuzzNDJSONTail(f *testing.F) { fuzzTail(f, true, ndjsonKind) }
@@ -191,7 +192,7 @@ func fuzzTail(f *testing.F, ndjson bool, kind framerKind) {
 		newFramer := func() Framer { return kind.new(0) }
 		full := withoutIDs(run(newFramer(), [][]byte{body}).Events)
 		chunks := splitRandom(rand.New(rand.NewPCG(seed, 0)), body[at:], 8)
-		r := runTail(newFramer, ndjson, body, at, int(keep), 0, chunks)
+		r := runTail(newFramer, ndjson, body, at, int(keep), 0, chunks, seed%2 == 1)
 		got := withoutIDs(r.events)
 		k := 0
 		for k < len(got) && k < len(full) && got[k] == full[k] {

@@ -170,26 +170,32 @@ func (o outcome) String() string {
 	return sb.String()
 }
 
-// TestWordIndexByte compares wordIndexByte with bytes.IndexByte for the
-// byte at every position of lines up to 80 bytes (every alignment of each
-// of its loops), with bytes just above and below it and a 0x80 byte nearby,
-// the values that fool a careless zero-byte test.
+// TestWordIndexByte compares wordIndexByte and wordLastIndexByte with
+// bytes.IndexByte and bytes.LastIndexByte for the byte at every position of
+// lines up to 80 bytes (every alignment of each of their loops), with a
+// second one beside it, bytes just above and below it and a 0x80 byte
+// nearby, the values that fool a careless zero-byte test.
 func TestWordIndexByte(t *testing.T) {
 	for _, c := range []byte{'\n', '\r', '"', '\\', 0, 0xff} {
 		for n := range 80 {
 			for at := -1; at < n; at++ {
-				p := make([]byte, n)
-				for i := range p {
-					p[i] = []byte{c + 1, c - 1, 0x80, 'a'}[i%4]
-				}
-				if at >= 0 {
-					p[at] = c
-					if at+1 < n {
-						p[at+1] = c // a second one, after the first
+				for _, second := range []int{at - 1, at + 1} {
+					p := make([]byte, n)
+					for i := range p {
+						p[i] = []byte{c + 1, c - 1, 0x80, 'a'}[i%4]
 					}
-				}
-				if got, want := wordIndexByte(p, c), bytes.IndexByte(p, c); got != want {
-					t.Fatalf("wordIndexByte(%q, %q) = %d, want %d", p, c, got, want)
+					if at >= 0 {
+						p[at] = c
+						if second >= 0 && second < n {
+							p[second] = c
+						}
+					}
+					if got, want := wordIndexByte(p, c), bytes.IndexByte(p, c); got != want {
+						t.Fatalf("wordIndexByte(%q, %q) = %d, want %d", p, c, got, want)
+					}
+					if got, want := wordLastIndexByte(p, c), bytes.LastIndexByte(p, c); got != want {
+						t.Fatalf("wordLastIndexByte(%q, %q) = %d, want %d", p, c, got, want)
+					}
 				}
 			}
 		}

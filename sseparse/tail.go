@@ -1,7 +1,5 @@
 package sseparse
 
-import "bytes"
-
 // Tail keeps the end of a stream so that a proxy can skip framing and
 // parsing its middle. LLM streams report their totals cumulatively, in the
 // last messages (a usage chunk, message_delta, the final Gemini chunk,
@@ -30,6 +28,7 @@ type Tail struct {
 	max       int
 	buf       []byte // buf[0] starts a message
 	compactAt int
+	endSize   int  // see EndSize
 	seeking   bool // no boundary found yet: bytes go back to the caller's framer
 	skipping  bool // dropping an oversize message up to the next boundary
 	oversize  uint64
@@ -59,8 +58,20 @@ func (t *Tail) Reset(ndjson bool, keep, maxEventSize int, seeking bool) {
 	if cap(buf) > 8*max(keep, minCompact) {
 		buf = nil
 	}
-	*t = Tail{ndjson: ndjson, keep: keep, max: maxEventSize, buf: buf, seeking: seeking, compactAt: max(2*keep, minCompact)}
+	*t = Tail{ndjson: ndjson, keep: keep, max: maxEventSize, buf: buf, seeking: seeking,
+		compactAt: max(2*keep, minCompact), endSize: keep + endSlack}
 }
+
+// endSlack is the room EndSize leaves at first for the messages around
+// the keep bytes: enough for the small events of a token stream.
+const endSlack = 1 << 10
+
+// EndSize is how much of the end of a long span to hand AppendEnd: a
+// proxy reads that much of every chunk, so it starts small, at keep plus
+// endSlack, and doubles whenever it proves too short to show the last
+// messages of the stream at hand, up to what a Tail can keep.
+func (t *Tail) EndSize() int { return t.endSize }
+
 
 // NextBoundary returns the offset just after the first certain message
 // boundary in b (see Tail), or -1. The bytes before b are not known, so a
@@ -128,6 +139,9 @@ func (t *Tail) AppendEnd(end []byte) bool {
 	}
 	from, last, ok := t.retainFrom(end, false)
 	if !ok {
+		if len(end) >= t.endSize {
+			t.endSize = min(2*t.endSize, t.keep+(keptMessages+1)*t.max)
+		}
 		return false
 	}
 	t.buf = append(t.buf[:0], end[from:]...)
@@ -207,7 +221,7 @@ func (t *Tail) retainFrom(b []byte, startsAtBoundary bool) (from, last int, ok b
 // as the offset just after it, or -1.
 func (t *Tail) boundaryBefore(b []byte, end int) int {
 	for end > 0 {
-		j := bytes.LastIndexByte(b[:end], '\n')
+		j := wordLastIndexByte(b[:end], '\n')
 		if j < 0 {
 			return -1
 		}
@@ -222,9 +236,14 @@ func (t *Tail) boundaryBefore(b []byte, end int) int {
 // holdsMessage reports whether the bytes between two boundaries can hold a
 // message: not only blank lines, and for SSE not only comments.
 func (t *Tail) holdsMessage(seg []byte) bool {
+	// Most messages show it by their first byte, without a search for the
+	// end of their first line.
+	if len(seg) > 0 && !isSpace(seg[0]) && (t.ndjson || seg[0] != ':') {
+		return true
+	}
 	for len(seg) > 0 {
 		line := seg
-		if i := bytes.IndexByte(seg, '\n'); i >= 0 {
+		if i := indexByte(seg, '\n'); i >= 0 {
 			line, seg = seg[:i], seg[i+1:]
 		} else {
 			seg = nil

@@ -40,6 +40,8 @@ func TestNextBoundary(t *testing.T) {
 // tailRun frames body the way a proxy does with a Tail: the head (up to
 // split) through the framer, then the rest through a seeking Tail whose
 // leads go to the framer, and the kept suffix to the framer at the end.
+// With endReads, a chunk longer than EndSize is first offered by its end
+// alone, through AppendEnd, as the plugin reads a long chunk.
 type tailRun struct {
 	events  []ev
 	kept    []byte
@@ -47,7 +49,7 @@ type tailRun struct {
 	tail    *Tail
 }
 
-func runTail(newFramer func() Framer, ndjson bool, body []byte, split, keep, maxEvent int, chunks [][]byte) tailRun {
+func runTail(newFramer func() Framer, ndjson bool, body []byte, split, keep, maxEvent int, chunks [][]byte, endReads bool) tailRun {
 	f := newFramer()
 	var r tailRun
 	collect := func(b []byte) {
@@ -62,6 +64,9 @@ func runTail(newFramer func() Framer, ndjson bool, body []byte, split, keep, max
 	r.tail = NewTail(ndjson, keep, maxEvent, true)
 	seeking := true
 	for _, c := range chunks {
+		if n := r.tail.EndSize(); endReads && len(c) > n && r.tail.AppendEnd(c[len(c)-n:]) {
+			continue
+		}
 		lead := r.tail.Append(c)
 		if seeking {
 			r.leadEnd += len(lead)
@@ -140,6 +145,7 @@ func TestTailKeepsAHeadAndASuffix(t *testing.T) {
 		stream{"long sse, CRLF, comments and blank lines", longSSE(300, "\r\n", 1), false},
 		stream{"long sse ending in a message larger than keep", append(longSSE(100, "\n", 0), bigEvent(5000, "\n")...), false},
 		stream{"long ndjson", longNDJSON(300), true},
+		stream{"long sse of messages larger than EndSize at first", longSSEOfSize(20, 1500), false},
 	)
 	for _, s := range streams {
 		t.Run(s.name, func(t *testing.T) {
@@ -153,10 +159,13 @@ func TestTailKeepsAHeadAndASuffix(t *testing.T) {
 			skipped := false
 			for _, keep := range []int{0, 100, 1024} {
 				for split := 0; split <= len(s.body); split += step {
-					for _, chunks := range [][][]byte{{s.body[split:]}, bytewise(s.body[split:]), splitRandom(rng, s.body[split:], 12)} {
-						r := runTail(newFramer, s.ndjson, s.body, split, keep, 0, chunks)
-						checkTail(t, s.body, full, r, keep)
-						skipped = skipped || len(r.events) < len(full)
+					for i, chunks := range [][][]byte{{s.body[split:]}, splitRandom(rng, s.body[split:], 12), bytewise(s.body[split:])} {
+						// Byte by byte no chunk is long enough for an end read.
+						for _, endReads := range []bool{false, true}[:2-i/2] {
+							r := runTail(newFramer, s.ndjson, s.body, split, keep, 0, chunks, endReads)
+							checkTail(t, s.body, full, r, keep)
+							skipped = skipped || len(r.events) < len(full)
+						}
 					}
 				}
 			}
@@ -227,6 +236,16 @@ func longSSE(n int, eol string, extras int) []byte {
 	return b.Bytes()
 }
 
+// longSSEOfSize is n chunks of about size bytes each and a usage chunk.
+func longSSEOfSize(n, size int) []byte {
+	var b bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&b, `data: {"choices":[{"delta":{"content":"%d %s"}}]}`+"\n\n", i, strings.Repeat("z", size))
+	}
+	fmt.Fprintf(&b, `data: {"choices":[],"usage":{"total_tokens":%d}}`+"\n\n", n)
+	return b.Bytes()
+}
+
 // bigEvent is one named SSE event whose data is about size bytes.
 func bigEvent(size int, eol string) []byte {
 	return []byte(`event: response.completed` + eol + `data: {"text":"` + strings.Repeat("y", size) + `","usage":{"total_tokens":7}}` + eol + eol)
@@ -272,4 +291,63 @@ func TestTailResetForgetsTheLastStream(t *testing.T) {
 	if cap(reused.buf) != 0 {
 		t.Errorf("Reset kept a %d-byte buffer for a Tail that keeps 0 bytes", cap(reused.buf))
 	}
+}
+
+// TestTailEndSizeAdapts feeds long streams in fixed chunks as the plugin
+// does, each offered first by its last EndSize bytes: for small messages
+// EndSize stays at keep plus endSlack; for larger ones it doubles after a
+// failed end read until the ends show all the Tail keeps (or it passes the
+// chunk size, when chunks are read whole), never past what a Tail can
+// keep; either way the last messages survive.
+func TestTailEndSizeAdapts(t *testing.T) {
+	const keep, first = 2048, 2048 + endSlack
+	for _, c := range []struct {
+		name         string
+		body         []byte
+		chunk, max   int
+		wantSize     int
+		wantFailures int
+	}{
+		{"small messages", longSSE(3000, "\n", 1), 16 << 10, 64 << 10, first, 0},
+		// 6 KiB shows three 1.5 KB messages and keep.
+		{"1.5 KB messages", longSSEOfSize(300, 1500), 16 << 10, 64 << 10, 2 * first, 1},
+		// 24 KiB is more than a 16 KiB chunk; the last doubling comes from
+		// a whole chunk that Append offers AppendEnd, too short as well.
+		{"6 KB messages", longSSEOfSize(100, 6000), 16 << 10, 64 << 10, 8 * first, 2},
+		// 192 KiB shows three 40 KB messages and keep.
+		{"40 KB messages in 256 KiB chunks", longSSEOfSize(100, 40000), 256 << 10, 64 << 10, 64 * first, 6},
+		// 24 KiB would pass keep and four messages of 4 KiB.
+		{"messages near the maximum event size", longSSEOfSize(200, 3950), 64 << 10, 4 << 10, keep + (keptMessages+1)*4<<10, 3},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tl := NewTail(false, keep, c.max, false)
+			failures := 0
+			for _, chunk := range splitAt(c.body, fixedCuts(len(c.body), c.chunk)...) {
+				if n := tl.EndSize(); len(chunk) > n {
+					if tl.AppendEnd(chunk[len(chunk)-n:]) {
+						continue
+					}
+					failures++
+				}
+				tl.Append(chunk)
+			}
+			if tl.EndSize() != c.wantSize || failures != c.wantFailures {
+				t.Errorf("EndSize %d after %d failed end reads, want %d after %d", tl.EndSize(), failures, c.wantSize, c.wantFailures)
+			}
+			full := run(NewSSE(0), [][]byte{c.body}).Events
+			kept := run(NewSSE(0), [][]byte{tl.Bytes()}).Events
+			if len(kept) < keptMessages || !reflect.DeepEqual(kept[len(kept)-keptMessages:], full[len(full)-keptMessages:]) {
+				t.Errorf("kept %d events, want the last %d of the stream", len(kept), keptMessages)
+			}
+		})
+	}
+}
+
+// fixedCuts are the offsets that cut n bytes into size-byte chunks.
+func fixedCuts(n, size int) []int {
+	var cuts []int
+	for at := size; at < n; at += size {
+		cuts = append(cuts, at)
+	}
+	return cuts
 }

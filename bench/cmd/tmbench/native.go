@@ -32,9 +32,9 @@ type streamRun struct {
 // chunk a fresh copy of the bytes (as GetHttpResponseBody hands the
 // plugin a new slice). With skim, as the plugin's default: the head
 // message by message until the first meaningful one, then an
-// sseparse.Tail that gets only the end of a long chunk if that end shows
-// all it keeps, and whose kept end is framed at the end. Without skim,
-// every event goes to the parser (parse_every_event).
+// sseparse.Tail that gets only the end of a long chunk (its EndSize) if
+// that end shows all it keeps, and whose kept end is framed at the end.
+// Without skim, every event goes to the parser (parse_every_event).
 type meter struct {
 	f    *sseparse.SSE
 	p    parsers.Parser
@@ -55,7 +55,7 @@ func newMeter(api parsers.API, skim bool) *meter {
 func (m *meter) body(chunks [][]byte) {
 	for _, c := range chunks {
 		if m.tail != nil {
-			if end := tailBytes + 4<<10; len(c) > end && m.tail.AppendEnd(append([]byte(nil), c[len(c)-end:]...)) {
+			if end := m.tail.EndSize(); len(c) > end && m.tail.AppendEnd(append([]byte(nil), c[len(c)-end:]...)) {
 				continue
 			}
 		}
