@@ -35,6 +35,7 @@ export const PAUSE = 1;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const EMPTY = new Uint8Array(0);
 
 /**
  * One VM running one plugin: instantiate with {@link ProxyWasmHost.start},
@@ -108,7 +109,8 @@ export class ProxyWasmHost {
   // --- memory helpers -------------------------------------------------
 
   refresh() {
-    if (this.bytes === null || this.bytes.buffer !== this.memory.buffer) {
+    // Growing the memory detaches the old buffer, leaving views of it empty.
+    if (this.bytes === null || this.bytes.byteLength === 0) {
       this.bytes = new Uint8Array(this.memory.buffer);
       this.view = new DataView(this.memory.buffer);
     }
@@ -211,8 +213,11 @@ export class HttpStream {
     this.req = req;
     this.resp = resp;
     this.requestBody = req.body;
-    this.buffer = new Uint8Array(64 << 10); // what Envoy holds for the filter
-    this.buffered = 0;
+    // What Envoy holds for the filter: the last chunk itself, or after a
+    // Pause, the chunks since joined in pending (as Envoy joins them in its
+    // buffer, which a filter that continues never costs a copy).
+    this.holding = EMPTY;
+    this.pending = null;
     this.callbacks = 0;
     this.id = host.nextContextID++;
     const x = host.exports;
@@ -225,26 +230,32 @@ export class HttpStream {
 
   /** The response bytes the filter sees in the current callback. */
   held() {
-    return this.buffer.subarray(0, this.buffered);
+    return this.holding;
   }
 
   /** Passes the held bytes on, as Envoy does on Continue. */
   resume() {
-    this.buffered = 0;
+    this.holding = EMPTY;
   }
 
   /** Delivers one chunk of the response body; returns the action. */
   body(chunk, endOfStream) {
-    const need = this.buffered + chunk.length;
-    if (need > this.buffer.length) {
-      const grown = new Uint8Array(Math.max(need, 2 * this.buffer.length));
-      grown.set(this.held());
-      this.buffer = grown;
+    if (this.holding.length === 0) {
+      this.holding = chunk;
+    } else {
+      const need = this.holding.length + chunk.length;
+      if (this.pending === null || need > this.pending.length) {
+        const grown = new Uint8Array(Math.max(need, 2 * (this.pending?.length ?? 0), 64 << 10));
+        grown.set(this.holding);
+        this.pending = grown;
+      } else if (this.holding.buffer !== this.pending.buffer) {
+        this.pending.set(this.holding);
+      }
+      this.pending.set(chunk, this.holding.length);
+      this.holding = this.pending.subarray(0, need);
     }
-    this.buffer.set(chunk, this.buffered);
-    this.buffered = need;
     this.callbacks++;
-    const action = this.host.exports.proxy_on_response_body(this.id, this.buffered, endOfStream);
+    const action = this.host.exports.proxy_on_response_body(this.id, this.holding.length, endOfStream);
     if (action === CONTINUE) this.resume();
     return action;
   }
