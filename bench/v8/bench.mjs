@@ -94,9 +94,24 @@ function check(s) {
   }
 }
 
-function measure(s, chunking, chunks) {
+/**
+ * The stream with its first 64 bytes delivered one byte per callback: the
+ * plugin pauses until it has a whole first event, so the host must join
+ * the chunks it holds, as Envoy does.
+ */
+function pausing(body) {
+  const cs = [];
+  for (let i = 0; i < 64; i++) cs.push(body.subarray(i, i + 1));
+  cs.push(body.subarray(64));
+  return cs;
+}
+
+function measure(s, chunking, chunks, body) {
   const req = request(s);
   const resp = response(s);
+  host.properties.clear();
+  runStream(s, req, resp, pausing(body));
+  check(s);
   host.properties.clear();
   runStream(s, req, resp, chunks);
   check(s);
@@ -142,8 +157,8 @@ for (const s of manifest.streams) {
   }
   const fixed = [];
   for (let i = 0; i < body.length; i += chunkSize) fixed.push(body.subarray(i, i + chunkSize));
-  results.push(measure(s, 'event', byEvent));
-  results.push(measure(s, `${chunkSize >> 10}KiB`, fixed));
+  results.push(measure(s, 'event', byEvent, body));
+  results.push(measure(s, `${chunkSize >> 10}KiB`, fixed, body));
 }
 pageLog.push([streamsRun, host.pages()]);
 
