@@ -339,3 +339,36 @@ func escapeEnd(d []byte, i int) int {
 func ishex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
+
+// topMembers is a memberVisitor that notes the top-level members of an
+// object (walk it with maxDepth 1), so that a parser can take them once
+// walkObject has vouched for the whole object. An object with more than
+// maxTopMembers members is declined.
+type topMembers struct {
+	n       int
+	members [maxTopMembers]rawMember
+}
+
+// rawMember is one member as walkObject found it: the key between its
+// quotes and the raw JSON value.
+type rawMember struct{ key, value []byte }
+
+// maxTopMembers is more than any provider puts at the top of a chunk.
+const maxTopMembers = 24
+
+func (t *topMembers) reset() *topMembers {
+	t.n = 0
+	return t
+}
+
+// list returns the members noted, in the object's order.
+func (t *topMembers) list() []rawMember { return t.members[:t.n] }
+
+func (t *topMembers) member(_ int, _, key, value []byte) bool {
+	if t.n == len(t.members) {
+		return false
+	}
+	t.members[t.n] = rawMember{key, value}
+	t.n++
+	return true
+}

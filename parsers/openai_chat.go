@@ -45,16 +45,24 @@ import (
 // filter and generation is under way; a JSON object with none of those is
 // ignored.
 //
-// Fast path: once the model is known, a chunk that plainChunk finds to be a
-// plain content delta is reported meaningful without gjson. Such a chunk is
-// only checked to be brace-delimited, so a broken chunk that still ends in
-// "}" counts as meaningful rather than malformed; it cannot change the
-// result either way.
+// Fast paths: once the model is known, a chunk that plainChunk finds to be
+// a plain content delta is reported meaningful without gjson. Such a chunk
+// is only checked to be brace-delimited, so a broken chunk that still ends
+// in "}" counts as meaningful rather than malformed; it cannot change the
+// result either way. Any other chunk (the first, the finish and usage
+// chunks) is validated and split into its top-level members by walkObject
+// in one pass, instead of gjson's two, and those members go through the
+// same code as gjson's; what walkObject declines takes gjson's path.
 type openAIChat struct {
 	res   Result
 	usage openAIUsage
 	// seen and finished are bit sets of choice indices below 64.
 	seen, finished uint64
+	// members is the fast path's scratch space, kept here so that handing
+	// it to walkObject as an interface does not allocate per chunk.
+	members topMembers
+	// slow turns the fast path off, for the tests that compare the paths.
+	slow bool
 }
 
 func newOpenAIChat() Parser { return &openAIChat{} }
@@ -70,6 +78,13 @@ func (p *openAIChat) Message(_, data []byte) Kind {
 	}
 	if p.res.Model != "" && plainChunk(d) {
 		return KindMeaningful
+	}
+	if !p.slow && walkObject(d, 1, p.members.reset()) {
+		var c chatChunk
+		for _, m := range p.members.list() {
+			p.member(&c, view(m.key), gjson.Parse(view(m.value)))
+		}
+		return p.apply(&c, gjson.Parse(view(d)))
 	}
 	root, ok := object(d)
 	if !ok {
@@ -98,65 +113,81 @@ func (p *openAIChat) Reset() {
 	p.seen, p.finished = 0, 0
 }
 
+// chatChunk is what a chunk's top-level members say, gathered before any
+// of it is applied.
+type chatChunk struct {
+	usage, xgroq, errv, choices gjson.Result
+	known, flatErr              bool
+}
+
 // chunk reads one chunk (or a whole non-stream body) in one pass over its
-// top-level members, then applies them in a fixed order so that an error is
-// recorded before the finish_reason "error" that accompanies it.
+// top-level members, then applies them.
 func (p *openAIChat) chunk(root gjson.Result) Kind {
-	var usage, xgroq, errv, choices gjson.Result
-	known, flatErr := false, false
+	var c chatChunk
 	root.ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model":
-			known = true
-			if v.Type == gjson.String {
-				p.res.setModel(v.Str)
-			}
-		case "id":
-			known = true
-			if strings.HasPrefix(v.Str, "gen-") {
-				p.res.setVendor("openrouter")
-			}
-		case "choices":
-			known = true
-			choices = v
-		case "usage":
-			usage = v
-		case "error":
-			errv = v
-		case "object":
-			flatErr = v.Str == "error"
-		case "x_groq":
-			xgroq = v
-			p.res.setVendor("groq")
-		case "prompt_filter_results":
-			known = true
-			p.res.setVendor("azure")
-		case "provider":
-			p.res.setVendor("openrouter")
-		}
+		p.member(&c, k.Str, v)
 		return true
 	})
+	return p.apply(&c, root)
+}
 
+// member takes one top-level member of a chunk: the model and vendor marks
+// at once, the rest into c for apply.
+func (p *openAIChat) member(c *chatChunk, key string, v gjson.Result) {
+	switch key {
+	case "model":
+		c.known = true
+		if v.Type == gjson.String {
+			p.res.setModel(v.Str)
+		}
+	case "id":
+		c.known = true
+		if strings.HasPrefix(v.Str, "gen-") {
+			p.res.setVendor("openrouter")
+		}
+	case "choices":
+		c.known = true
+		c.choices = v
+	case "usage":
+		c.usage = v
+	case "error":
+		c.errv = v
+	case "object":
+		c.flatErr = v.Str == "error"
+	case "x_groq":
+		c.xgroq = v
+		p.res.setVendor("groq")
+	case "prompt_filter_results":
+		c.known = true
+		p.res.setVendor("azure")
+	case "provider":
+		p.res.setVendor("openrouter")
+	}
+}
+
+// apply records what a chunk's members say, in a fixed order so that an
+// error is recorded before the finish_reason "error" that accompanies it.
+func (p *openAIChat) apply(c *chatChunk, root gjson.Result) Kind {
 	kind := KindIgnored
-	if known {
+	if c.known {
 		kind = KindMeaningful
 	}
-	if errv.IsObject() || errv.Type == gjson.String && errv.Str != "" {
-		p.res.fail(readErrorFields(errv).toError())
+	if c.errv.IsObject() || c.errv.Type == gjson.String && c.errv.Str != "" {
+		p.res.fail(readErrorFields(c.errv).toError())
 		kind = KindError
-	} else if flatErr {
+	} else if c.flatErr {
 		p.res.fail(readErrorFields(root).toError())
 		kind = KindError
 	}
-	if u := xgroq.Get("usage"); u.IsObject() {
+	if u := c.xgroq.Get("usage"); u.IsObject() {
 		p.usage.read(&p.res, u, &chatUsage)
 		kind = max(kind, KindMeaningful)
 	}
-	if usage.IsObject() {
-		p.usage.read(&p.res, usage, &chatUsage)
+	if c.usage.IsObject() {
+		p.usage.read(&p.res, c.usage, &chatUsage)
 		kind = max(kind, KindMeaningful)
 	}
-	if choices.IsArray() && p.choices(choices) {
+	if c.choices.IsArray() && p.choices(c.choices) {
 		p.res.fail(Error{Type: fallbackErrorType, Message: `finish_reason "error"`, Status: StatusFor(0, fallbackErrorType)})
 		kind = KindError
 	}

@@ -2,6 +2,7 @@ package parsers
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -331,6 +332,63 @@ func TestOpenAIChatFastPathIsSafe(t *testing.T) {
 	}
 }
 
+// TestOpenAIChatWalkedChunksMatchGjson replays every chat fixture and a set
+// of probes through a parser with the walkObject path and one with gjson
+// only: after every message the kinds and all state must agree.
+func TestOpenAIChatWalkedChunksMatchGjson(t *testing.T) {
+	var streams [][][]byte
+	files, _ := filepath.Glob(filepath.Join("testdata", "openai_chat", "*.sse"))
+	for _, f := range files {
+		streams = append(streams, fixtureEvents(t, strings.TrimPrefix(f, "testdata/")))
+	}
+	members := make([]string, 30)
+	for i := range members {
+		members[i] = fmt.Sprintf(`"m%d":%d`, i, i)
+	}
+	var probes [][]byte
+	for _, s := range []string{
+		`{"error":{"message":"x","type":"server_error","code":500}}`,
+		`{"object":"error","message":"bad","type":"BadRequestError","code":400}`,
+		`{"id":"gen-123","model":"m","choices":[],"provider":"OpenAI","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3,"cost":0.1}}`,
+		`{"x_groq":{"id":"req","usage":{"prompt_tokens":5,"completion_tokens":6,"total_tokens":11}},"model":"m","choices":[]}`,
+		`{"prompt_filter_results":[{"prompt_index":0}],"model":"","choices":[]}`,
+		`{"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2},"usage":null,"model":"a","model":"b"}`,
+		`{"usage":{"prompt_tokens":7,"completion_tokens":1,"total_tokens":8},"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10}}`,
+		`{"model":5,"choices":[{"index":1,"finish_reason":"length"},{"finish_reason":"stop"}]}`,
+		`{"choices":[{"index":0,"finish_reason":"error","content_filter_results":{}}],"error":"boom"}`,
+		`{"mod\u0065l":"x","choices":[]}`,
+		`{"model":"gpt-\u00e9","id":"gen\u002d1","choices":[{"index":0,"delta":{"content":"\"a\\"},"finish_reason":null}]}`,
+		`{` + strings.Join(members, ",") + `,"model":"many members"}`,
+		`{"model":"deep","choices":[],"x":` + strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40) + `}`,
+		`{"choices":null,"usage":"str","error":{}}`,
+		`{"error":""}`,
+		`{"error":null,"id":7}`,
+		` { "model" : "spaced" , "choices" : [ ] , "usage" : { "prompt_tokens" : 3 , "completion_tokens" : 4 , "total_tokens" : 7 } } `,
+		`{"model":"m",}`,
+		`{"model":"m"} {}`,
+		`{}`,
+	} {
+		probes = append(probes, []byte(s))
+	}
+	walked := 0
+	for _, msgs := range append(streams, probes) {
+		fast, slow := newOpenAIChat().(*openAIChat), &openAIChat{slow: true}
+		for _, msg := range msgs {
+			d := bytes.TrimSpace(msg)
+			if !(fast.res.Model != "" && plainChunk(d)) && walkObject(d, 1, new(topMembers)) {
+				walked++
+			}
+			kf, ks := fast.Message(nil, msg), slow.Message(nil, msg)
+			if kf != ks || !sameResult(fast.res, slow.res) || fast.seen != slow.seen || fast.finished != slow.finished || fast.usage != slow.usage {
+				t.Errorf("%s:\nwalked: kind %v %+v\ngjson: kind %v %+v", msg, kf, fast.res, ks, slow.res)
+			}
+		}
+	}
+	if walked < len(files) {
+		t.Fatalf("only %d messages took the walkObject path", walked)
+	}
+}
+
 func TestOpenAIChatReset(t *testing.T) {
 	p := New(APIOpenAIChat)
 	events := fixtureEvents(t, "openai_chat/openai_two_choices_one_unfinished.sse")
@@ -408,7 +466,8 @@ func BenchmarkOpenAIChatStream(b *testing.B) {
 }
 
 // FuzzOpenAIChatMessage feeds arbitrary messages and bodies: the parser must
-// not panic and must keep its invariants.
+// not panic, must keep its invariants, and must read a message the same on
+// the walkObject path as on gjson's.
 func FuzzOpenAIChatMessage(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "openai_chat", "*.sse"))
 	for _, file := range files {
@@ -427,6 +486,14 @@ func FuzzOpenAIChatMessage(f *testing.F) {
 		p.Reset()
 		p.Body(data)
 		checkInvariants(t, p.Result())
+		// The walkObject path must read every message exactly as gjson's.
+		fast, slow := newOpenAIChat().(*openAIChat), &openAIChat{slow: true}
+		for _, msg := range [][]byte{data, []byte(chatDelta), data} {
+			kf, ks := fast.Message(nil, msg), slow.Message(nil, msg)
+			if kf != ks || !sameResult(fast.res, slow.res) || fast.seen != slow.seen || fast.finished != slow.finished || fast.usage != slow.usage {
+				t.Fatalf("%s: walked kind %v %+v, gjson kind %v %+v", msg, kf, fast.res, ks, slow.res)
+			}
+		}
 	})
 }
 
