@@ -403,7 +403,7 @@ func (h *httpContext) noteTail(b []byte) {
 // headPiece is how much of a long buffered body is read at a time while
 // the head of a skimmed stream is parsed, so that the rest need not be
 // read whole.
-const headPiece = 4 << 10
+const headPiece = 2 << 10
 
 // skims reports whether the middle of the stream goes to a Tail instead of
 // the parser: for SSE and NDJSON, whose message boundaries can be found
