@@ -4,9 +4,11 @@
 
 Left: µs per event for each stream, native Go, V8 and Python in 16 KiB
 chunks, V8 one event per callback, and V8 parsing every event (when the
-run measured it). Right (when the run measured Envoy):
-Envoy's CPU seconds per GB streamed for each filter variant. Every bar is
-labelled with its value.
+run measured it). When the run measured Envoy, middle: Envoy's CPU
+seconds per GB streamed for each filter variant; right: the throughput of
+the no-op wasm filter and of tokenmeter as a share of plain Envoy's, with
+the OpenAI stream and with the long stream, against the 90% goal. Every
+bar is labelled with its value.
 """
 
 import json
@@ -37,7 +39,8 @@ def main():
     res = json.load(open(sys.argv[1]))
     streams = [s["name"] for s in res["streams"]]
     envoy = res.get("envoy")
-    fig, axes = plt.subplots(1, 2 if envoy else 1, figsize=(12 if envoy else 7, 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, 3 if envoy else 1, figsize=(17 if envoy else 7, 4.5), squeeze=False,
+                             gridspec_kw={"width_ratios": [7, 5, 4] if envoy else [1]})
     ax = axes[0][0]
     bars(ax, streams, [
         ("native Go, 16 KiB", per_event(res["native"], "16KiB")),
@@ -61,6 +64,27 @@ def main():
         ax.invert_yaxis()
         ax.set_xlabel("Envoy CPU seconds per GB streamed")
         ax.set_title("Envoy under load (lower is better)")
+        ax = axes[0][2]
+        workloads = {}
+        for key, runs in (("runs", envoy["runs"]), ("long_runs", envoy.get("long_runs") or [])):
+            rate = {r["variant"]: r["mb_per_s"] for r in runs}
+            if "plain" in rate:
+                size = runs[0]["stream_bytes"]
+                name = f"{size / 1e6:.1f} MB streams" if size >= 1e6 else f"{size / 1e3:.0f} KB calls"
+                workloads[name] = {v: 100 * rate[v] / rate["plain"] for v in ("wasm_noop", "tokenmeter") if v in rate}
+        groups = list(workloads)
+        width, top = 0.38, 100
+        for i, (v, color) in enumerate((("wasm_noop", "#888888"), ("tokenmeter", "#1f77b4"))):
+            ys = [workloads[g].get(v, 0) for g in groups]
+            drawn = ax.bar([x + (i - 0.5) * width for x in range(len(groups))], ys, width, label=v, color=color)
+            ax.bar_label(drawn, labels=[f"{y:.0f}%" for y in ys], fontsize=8, padding=2)
+            top = max(top, *ys)
+        ax.set_xticks(range(len(groups)), groups)
+        ax.set_ylabel("% of plain Envoy's throughput")
+        ax.axhline(90, color="#444444", linestyle="--", linewidth=1)
+        ax.set_ylim(0, top + 15)
+        ax.set_title("Throughput vs plain Envoy (goal: 90%)")
+        ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     fig.savefig(sys.argv[2], dpi=110)
 

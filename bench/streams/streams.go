@@ -7,6 +7,7 @@
 package streams
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -47,6 +48,27 @@ func (s *Stream) FixedChunks(size int) [][]byte {
 		cs = append(cs, b[:min(size, len(b))])
 	}
 	return cs
+}
+
+// Lengthened returns s with the events between its first and its last
+// three repeated n times over: a long answer with the same head and end,
+// for measuring the cost of a stream's length apart from the cost of a
+// call. Its usage figures are the original's.
+func (s *Stream) Lengthened(n int) Stream {
+	first, end := s.EventEnds[0], s.EventEnds[len(s.EventEnds)-4]
+	long := *s
+	long.Name = s.Name + "_long"
+	long.Body = append(append(s.Body[:first:first], bytes.Repeat(s.Body[first:end], n)...), s.Body[end:]...)
+	long.EventEnds = append([]int(nil), s.EventEnds[0])
+	for r := range n {
+		for _, e := range s.EventEnds[1 : len(s.EventEnds)-3] {
+			long.EventEnds = append(long.EventEnds, e+r*(end-first))
+		}
+	}
+	for _, e := range s.EventEnds[len(s.EventEnds)-3:] {
+		long.EventEnds = append(long.EventEnds, e+(n-1)*(end-first))
+	}
+	return long
 }
 
 // All returns the three benchmark streams, generated afresh.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -33,7 +34,11 @@ import (
 //     a client here notes when each arrived; the difference per event,
 //     compared with plain Envoy, is the latency a filter adds;
 //   - memory: Envoy's RSS after the load; the soak sends soak streams
-//     through tokenmeter and samples RSS as it goes.
+//     through tokenmeter and samples RSS as it goes;
+//   - long streams: throughput and CPU again for plain Envoy, the no-op
+//     filter and tokenmeter with a stream 40 times as long, so that the
+//     cost of a stream's length shows apart from the cost of a call; the
+//     median of three interleaved rounds, as these runs are short.
 
 const (
 	envoyTemplate  = "bench/envoy/bench.yaml"
@@ -43,7 +48,16 @@ const (
 	eventPace      = 2 * time.Millisecond // between the upstream's events
 	soakClients    = 8
 	requestIDHdr   = "x-request-id"
+	longRepeat     = 40 // how many times longStream repeats the OpenAI stream's middle
+	longRounds     = 3  // interleaved rounds of the long-stream runs
 )
+
+// longStream is the OpenAI stream lengthened to about 4 MB, some 12,000
+// events: a long answer.
+func longStream() streams.Stream {
+	s := streams.OpenAIChat()
+	return s.Lengthened(longRepeat)
+}
 
 // variant is one filter chain under test.
 type variant struct {
@@ -92,18 +106,22 @@ type envoyRun struct {
 	Seconds          float64 `json:"seconds"`
 	MBPerS           float64 `json:"mb_per_s"`
 	CPUSecondsPerGB  float64 `json:"cpu_s_per_gb"`
-	EnvoyCPUPercent  float64 `json:"envoy_cpu_percent"`
-	LatencyP50US     float64 `json:"latency_p50_us"`
-	LatencyP99US     float64 `json:"latency_p99_us"`
-	LatencyEvents    int     `json:"latency_events"`
-	RSSMiB           float64 `json:"rss_mib"`
-	FilterStats      string  `json:"filter_stats"`
-	StreamBytes      int     `json:"stream_bytes"`
-	WrkDurationS     int     `json:"wrk_duration_s"`
-	WrkConnections   int     `json:"wrk_connections"`
-	PacedEventsMS    float64 `json:"paced_event_interval_ms"`
-	LatencyStreamsN  int     `json:"latency_streams"`
-	EnvoyConcurrency int     `json:"envoy_concurrency"`
+	CPUMicrosPerCall float64 `json:"cpu_us_per_call"`
+	// RoundsMBPerS are the throughputs of every round when the run is the
+	// median of several (the long-stream runs), lowest first.
+	RoundsMBPerS     []float64 `json:"rounds_mb_per_s,omitempty"`
+	EnvoyCPUPercent  float64   `json:"envoy_cpu_percent"`
+	LatencyP50US     float64   `json:"latency_p50_us"`
+	LatencyP99US     float64   `json:"latency_p99_us"`
+	LatencyEvents    int       `json:"latency_events"`
+	RSSMiB           float64   `json:"rss_mib"`
+	FilterStats      string    `json:"filter_stats"`
+	StreamBytes      int       `json:"stream_bytes"`
+	WrkDurationS     int       `json:"wrk_duration_s"`
+	WrkConnections   int       `json:"wrk_connections"`
+	PacedEventsMS    float64   `json:"paced_event_interval_ms"`
+	LatencyStreamsN  int       `json:"latency_streams"`
+	EnvoyConcurrency int       `json:"envoy_concurrency"`
 }
 
 // soakReport is the memory of Envoy with tokenmeter over many streams.
@@ -123,7 +141,10 @@ type envoyReport struct {
 	Version string     `json:"version"`
 	Wrk     string     `json:"wrk"`
 	Runs    []envoyRun `json:"runs"`
-	Soak    soakReport `json:"soak"`
+	// LongRuns are plain, wasm_noop and tokenmeter with longStream,
+	// throughput only, each the median of longRounds rounds.
+	LongRuns []envoyRun `json:"long_runs"`
+	Soak     soakReport `json:"soak"`
 }
 
 func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
@@ -155,13 +176,16 @@ func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
 	for _, v := range variants(wasm) {
 		log.Printf("  Envoy %s", v.name)
 		run, err := withEnvoy(envoyPath, v, up, func(e *envoyrun.Envoy, addr string, pid int) (envoyRun, error) {
-			return loadVariant(e, addr, pid, up, duration)
+			return loadVariant(e, addr, pid, up, duration, true)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("envoy %s: %w", v.name, err)
 		}
 		run.Variant = v.name
 		rep.Runs = append(rep.Runs, run)
+	}
+	if rep.LongRuns, err = measureLong(envoyPath, wasm, duration); err != nil {
+		return nil, err
 	}
 	log.Printf("  Envoy soak: %d streams through tokenmeter", o.soak)
 	_, err = withEnvoy(envoyPath, variants(wasm)[2], up, func(e *envoyrun.Envoy, addr string, pid int) (envoyRun, error) {
@@ -170,6 +194,43 @@ func measureEnvoy(o options, all []streams.Stream) (*envoyReport, error) {
 		return envoyRun{}, err
 	})
 	return rep, err
+}
+
+// measureLong runs plain Envoy, the no-op filter and tokenmeter with
+// longStream, interleaved over longRounds rounds so that a slow spell of
+// the shared machine does not fall on one variant only, and keeps each
+// variant's median round by throughput.
+func measureLong(envoyPath, wasm string, seconds int) ([]envoyRun, error) {
+	long := longStream()
+	up, err := startUpstream(&long)
+	if err != nil {
+		return nil, err
+	}
+	defer up.close()
+	vs := variants(wasm)[:3]
+	rounds := make([][]envoyRun, len(vs))
+	for r := range longRounds {
+		for i, v := range vs {
+			log.Printf("  Envoy %s, long streams, round %d of %d", v.name, r+1, longRounds)
+			run, err := withEnvoy(envoyPath, v, up, func(e *envoyrun.Envoy, addr string, pid int) (envoyRun, error) {
+				return loadVariant(e, addr, pid, up, seconds, false)
+			})
+			if err != nil {
+				return nil, fmt.Errorf("envoy %s, long streams: %w", v.name, err)
+			}
+			run.Variant = v.name
+			rounds[i] = append(rounds[i], run)
+		}
+	}
+	runs := make([]envoyRun, len(vs))
+	for i, rs := range rounds {
+		slices.SortFunc(rs, func(a, b envoyRun) int { return cmp.Compare(a.MBPerS, b.MBPerS) })
+		runs[i] = rs[len(rs)/2]
+		for _, r := range rs {
+			runs[i].RoundsMBPerS = append(runs[i].RoundsMBPerS, r.MBPerS)
+		}
+	}
+	return runs, nil
 }
 
 // withEnvoy starts Envoy with one variant, runs f against it and stops it.
@@ -202,10 +263,10 @@ func withEnvoy(envoyPath string, v variant, up *upstream, f func(e *envoyrun.Env
 	return f(e, addr, pid)
 }
 
-// loadVariant measures throughput, CPU, latency and memory of one Envoy.
-func loadVariant(e *envoyrun.Envoy, addr string, pid int, up *upstream, seconds int) (envoyRun, error) {
-	run := envoyRun{StreamBytes: len(up.s.Body), WrkDurationS: seconds, WrkConnections: wrkConnections,
-		PacedEventsMS: float64(eventPace) / float64(time.Millisecond), LatencyStreamsN: latencyStreams, EnvoyConcurrency: 1}
+// loadVariant measures throughput, CPU, memory and, with paced, latency
+// of one Envoy.
+func loadVariant(e *envoyrun.Envoy, addr string, pid int, up *upstream, seconds int, paced bool) (envoyRun, error) {
+	run := envoyRun{StreamBytes: len(up.s.Body), WrkDurationS: seconds, WrkConnections: wrkConnections, EnvoyConcurrency: 1}
 	c := newClient(addr)
 	for range 20 { // warm-up: VMs started, connections open
 		if _, err := c.stream(""); err != nil {
@@ -234,12 +295,16 @@ func loadVariant(e *envoyrun.Envoy, addr string, pid int, up *upstream, seconds 
 	if run.RSSMiB, err = rssMiB(pid); err != nil {
 		return run, err
 	}
-	lat, err := c.latencies(up)
-	if err != nil {
-		return run, err
+	run.CPUMicrosPerCall = (cpu1 - cpu0) / float64(run.Requests) * 1e6
+	if paced {
+		lat, err := c.latencies(up)
+		if err != nil {
+			return run, err
+		}
+		run.LatencyEvents = len(lat)
+		run.LatencyP50US, run.LatencyP99US = percentile(lat, 0.50), percentile(lat, 0.99)
+		run.PacedEventsMS, run.LatencyStreamsN = float64(eventPace)/float64(time.Millisecond), latencyStreams
 	}
-	run.LatencyEvents = len(lat)
-	run.LatencyP50US, run.LatencyP99US = percentile(lat, 0.50), percentile(lat, 0.99)
 	stats, err := e.Admin(context.Background(), "/stats?filter=(wasmcustom.tokenmeter.calls|sse_to_metadata)")
 	if err == nil {
 		run.FilterStats = strings.TrimSpace(string(stats))

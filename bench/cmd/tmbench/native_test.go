@@ -8,19 +8,23 @@ import (
 	"github.com/tokenmeter/tokenmeter/parsers"
 )
 
-// TestStreamsMeter checks every benchmark stream frames into the events
-// the generator recorded and meters as complete with usage, in every
-// chunking, and that skimming it gives the same result while framing
-// fewer events, so no benchmark can quietly measure a stream that yields
-// nothing.
+// TestStreamsMeter checks every benchmark stream, the long one of the
+// Envoy runs included, frames into the events the generator recorded and
+// meters as complete with usage, in every chunking, and that skimming it
+// gives the same result while framing fewer events, so no benchmark can
+// quietly measure a stream that yields nothing.
 func TestStreamsMeter(t *testing.T) {
-	for _, s := range streams.All() {
+	for _, s := range append(streams.All(), longStream()) {
 		want, err := expect(&s)
 		if err != nil {
 			t.Fatal(err)
 		}
 		api, _ := parsers.ParseAPI(s.API)
-		for _, chunks := range [][][]byte{s.EventChunks(), s.FixedChunks(chunkSize), s.FixedChunks(7)} {
+		chunkings := [][][]byte{s.EventChunks(), s.FixedChunks(chunkSize)}
+		if len(s.Body) < 1<<20 {
+			chunkings = append(chunkings, s.FixedChunks(7))
+		}
+		for _, chunks := range chunkings {
 			for _, skim := range []bool{false, true} {
 				m := newMeter(api, skim)
 				m.body(chunks)
