@@ -25,6 +25,9 @@ type streamRun struct {
 	USPerEvent    float64   `json:"us_per_event"`
 	MBPerS        float64   `json:"mb_per_s"`
 	Rounds        []float64 `json:"rounds_us_per_event"`
+	// USOtherPerCall is, for V8, the time of a call's callbacks other than
+	// the body's (bench.mjs's us_other_callbacks_per_stream).
+	USOtherPerCall float64 `json:"us_other_callbacks_per_stream,omitempty"`
 }
 
 // meter is the plugin's code path for one stream, natively: a new framer

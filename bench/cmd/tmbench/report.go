@@ -170,12 +170,17 @@ func renderReport(o options, res *results) string {
 	p("- **native**: the plugin's code path in Go on this machine: a new `sseparse` SSE framer and `parsers` parser per stream, each chunk copied (as `GetHttpResponseBody` copies), and, as the plugin does by default, the head framed and parsed up to its first meaningful message, the rest handed to an `sseparse.Tail` (only the end of a chunk longer than the Tail's `EndSize`, `tail_bytes` + 1 KiB for these streams, when that end holds all the Tail keeps), and the kept end framed and parsed when the stream ends (`bench/cmd/tmbench/native.go`). The plugin's record is checked against the parsers' result on every event.\n")
 	p("- **V8**: `dist/tokenmeter.wasm` in Node's V8 through the proxy-wasm host `bench/v8/host.mjs` (`bench/v8/bench.mjs`): per stream `proxy_on_context_create`, request headers and body, response headers (200, `text/event-stream`), the body through `proxy_on_response_body`, then `proxy_on_done`, `proxy_on_log`, `proxy_on_delete`, with plugin configuration `{}`; **V8, every event** is the same with `{\"parse_every_event\": true}`. Only the body callbacks are timed; the result the plugin writes to filter state is checked against the native parsers' usage total.\n")
 	p("- **Python**: the seed design (`bench/python/processor.py`): an `asyncio.StreamReader` fed 16 KiB chunks, each line decoded, each data line `json.loads`ed.\n\n")
-	p("| engine | stream | chunks | callbacks | µs/callback | µs/event | MB/s |\n|---|---|---|---|---|---|---|\n")
+	p("| engine | stream | chunks | callbacks | µs/callback | µs/event | MB/s | µs/call in the other callbacks |\n|---|---|---|---|---|---|---|---|\n")
 	for _, set := range res.engines("native Go", "V8", "V8, every event", "Python") {
 		for _, r := range set.runs {
-			p("| %s | %s | %s | %d | %.3f | %.3f | %.1f |\n", set.name, r.Stream, r.Chunking, r.Callbacks, r.USPerCallback, r.USPerEvent, r.MBPerS)
+			other := "–"
+			if r.USOtherPerCall > 0 {
+				other = fmt.Sprintf("%.1f", r.USOtherPerCall)
+			}
+			p("| %s | %s | %s | %d | %.3f | %.3f | %.1f | %s |\n", set.name, r.Stream, r.Chunking, r.Callbacks, r.USPerCallback, r.USPerEvent, r.MBPerS, other)
 		}
 	}
+	p("\nThe last column is what the module spends in V8 per call outside the body callbacks (context, request headers and body, response headers, done, log, delete), the host's own work included: a fixed cost per call, whatever the stream's length.\n")
 	r := res.Ratios
 	p("\nOver the three streams in 16 KiB chunks: native %.3f, V8 %.3f, Python %.3f µs per event; V8 ÷ native %.2f×; Python ÷ V8 %.2f×.",
 		r.NativeUSPerEvent, r.V8USPerEvent, r.PythonUSPerEvent, r.V8VsNative, r.VsPython)
