@@ -50,7 +50,8 @@ fuzz: ## run each fuzz target for FUZZTIME (a failure that writes no failing inp
 	  done; \
 	done
 
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@test -z "$$(gofmt -l .)" || { echo "not gofmt'ed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./sseparse ./parsers

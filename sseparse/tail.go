@@ -72,7 +72,6 @@ const endSlack = 1 << 10
 // messages of the stream at hand, up to what a Tail can keep.
 func (t *Tail) EndSize() int { return t.endSize }
 
-
 // NextBoundary returns the offset just after the first certain message
 // boundary in b (see Tail), or -1. The bytes before b are not known, so a
 // boundary whose first byte came earlier is not found.
