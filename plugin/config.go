@@ -88,11 +88,16 @@ func defaultConfig() Config {
 
 // forRequest picks the Config for a call: the first routes entry whose name
 // equals Envoy's route name or whose path prefix starts the path, else the
-// top-level Config.
-func (pc *pluginConfig) forRequest(routeName, path string) *Config {
+// top-level Config. routeName is asked for only when an entry names a
+// route: reading it is a host call.
+func (pc *pluginConfig) forRequest(routeName func() string, path string) *Config {
+	name, named := "", false
 	for i := range pc.routes {
 		r := &pc.routes[i]
-		if (r.name != "" && r.name == routeName) || (r.pathPrefix != "" && strings.HasPrefix(path, r.pathPrefix)) {
+		if r.name != "" && !named {
+			name, named = routeName(), true
+		}
+		if (r.name != "" && r.name == name) || (r.pathPrefix != "" && strings.HasPrefix(path, r.pathPrefix)) {
 			return &r.cfg
 		}
 	}

@@ -56,9 +56,18 @@ func TestParseConfigFields(t *testing.T) {
 		{"", "/v1/messages", want},
 	}
 	for _, c := range cases {
-		if got := *pc.forRequest(c.routeName, c.path); got != c.want {
+		if got := *pc.forRequest(func() string { return c.routeName }, c.path); got != c.want {
 			t.Errorf("forRequest(%q, %q):\n got %+v\nwant %+v", c.routeName, c.path, got, c.want)
 		}
+	}
+	// The route name is a host call: with no entry naming a route it is
+	// never asked for.
+	byPath, err := parseConfig([]byte(`{"routes": [{"path_prefix": "/internal/", "enabled": false}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/internal/v1/messages", "/v1/messages"} {
+		byPath.forRequest(func() string { t.Errorf("route name asked for %s", path); return "" }, path)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -53,9 +52,10 @@ type httpContext struct {
 	tail       [4]byte // last bytes of the held body, to know if it ended an event
 	tailLen    int
 
-	start      time.Time
-	firstByte  time.Time
-	end        time.Time
+	// start, firstByte and end are stamps: only durations are taken.
+	start      int64
+	firstByte  int64
+	end        int64
 	status     int
 	encoding   string // "", "gzip" or "deflate"
 	mode       bodyMode
@@ -78,7 +78,7 @@ type httpContext struct {
 	// Prefetch: while holding, Envoy buffers the body and each callback
 	// sees all of it; consumed counts the bytes already fed.
 	holding        bool
-	heldAt         time.Time
+	heldAt         int64 // a stamp
 	consumed       int
 	prefetchEvents int
 	firstKind      parsers.Kind // first message that was not ignored
@@ -115,10 +115,6 @@ func (h *httpContext) fail(action *types.Action) {
 func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
 	defer h.fail(&action)
 	path, _ := proxywasm.GetHttpRequestHeader(":path")
-	routeName := ""
-	if v, err := proxywasm.GetProperty([]string{"xds", "route_name"}); err == nil {
-		routeName = string(v)
-	}
 	h.cfg = h.plugin.config.forRequest(routeName, path)
 	if !h.cfg.Enabled {
 		h.plugin.metrics.count(metricSkipped, 1)
@@ -135,7 +131,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	h.req = req
 	_, err := proxywasm.GetProperty([]string{"upstream", "address"})
 	h.upstreamFilter = err == nil
-	h.start = time.Now()
+	h.start = stamp()
 	h.requestID, _ = proxywasm.GetHttpRequestHeader("x-request-id")
 	h.reqStream = req.stream
 	if h.cfg.InjectStreamUsage && req.api == parsers.APIOpenAIChat && !endOfStream {
@@ -143,6 +139,12 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		_ = proxywasm.RemoveHttpRequestHeader("content-length")
 	}
 	return types.ActionContinue
+}
+
+// routeName is Envoy's name for the route of the call, or "".
+func routeName() string {
+	v, _ := proxywasm.GetProperty([]string{"xds", "route_name"})
+	return string(v)
 }
 
 // OnHttpRequestBody copies the JSON request body (bounded) to learn the
@@ -232,7 +234,7 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 	h.parser = parsers.New(h.req.api)
 	if endOfStream {
 		h.responseDone = true
-		h.end = time.Now()
+		h.end = stamp()
 		h.publish()
 		return types.ActionContinue
 	}
@@ -294,7 +296,7 @@ func (h *httpContext) startStream() {
 
 func (h *httpContext) hold() {
 	h.holding = true
-	h.heldAt = time.Now()
+	h.heldAt = stamp()
 	h.plugin.held[h.id] = h
 }
 
@@ -306,6 +308,10 @@ func (h *httpContext) release() {
 	delete(h.plugin.held, h.id)
 }
 
+// stamp is a reading of the host's monotonic clock in nanoseconds, never 0,
+// which marks a time not taken yet.
+func stamp() int64 { return max(monotonicNanos(), 1) }
+
 // OnHttpResponseBody inspects each chunk. Outside the prefetch it always
 // returns Continue: the bytes go on unchanged and at once.
 func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) (action types.Action) {
@@ -313,8 +319,8 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) (action
 	if !h.metered || h.broken || h.localReply != 0 {
 		return types.ActionContinue
 	}
-	if h.firstByte.IsZero() && bodySize > 0 {
-		h.firstByte = time.Now()
+	if h.firstByte == 0 && bodySize > 0 {
+		h.firstByte = stamp()
 	}
 	if !h.framingSet && bodySize > 0 {
 		h.framingSet = true
@@ -334,7 +340,7 @@ func (h *httpContext) OnHttpResponseBody(bodySize int, endOfStream bool) (action
 	}
 	if endOfStream && h.localReply == 0 {
 		h.responseDone = true
-		h.end = time.Now()
+		h.end = stamp()
 		h.publish()
 	}
 	return act
@@ -605,7 +611,7 @@ func (h *httpContext) rejectEmbeddedError() types.Action {
 	h.release()
 	h.localReply = status
 	h.responseDone = true
-	h.end = time.Now()
+	h.end = stamp()
 	h.publish()
 	if h.upstreamFilter {
 		_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(status))
@@ -650,8 +656,8 @@ func (h *httpContext) OnHttpStreamDone() {
 	if !h.metered || h.broken || h.emitted || h.cfg.Guard {
 		return
 	}
-	if h.end.IsZero() {
-		h.end = time.Now()
+	if h.end == 0 {
+		h.end = stamp()
 	}
 	if !h.responseDone {
 		details, _ := proxywasm.GetProperty([]string{"response", "code_details"})
@@ -688,10 +694,10 @@ func (h *httpContext) buildRecord() *record {
 		stream:     h.reqStream || h.mode == modeStream || h.mode == modeCollect,
 		status:     h.status,
 		ttfbMS:     -1,
-		durationMS: h.end.Sub(h.start).Milliseconds(),
+		durationMS: (h.end - h.start) / 1e6,
 	}
-	if !h.firstByte.IsZero() {
-		r.ttfbMS = h.firstByte.Sub(h.start).Milliseconds()
+	if h.firstByte != 0 {
+		r.ttfbMS = (h.firstByte - h.start) / 1e6
 	}
 	var res *parsers.Result
 	if h.parser != nil {

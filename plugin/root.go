@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"time"
 
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm"
 	"github.com/proxy-wasm/proxy-wasm-go-sdk/proxywasm/types"
@@ -67,9 +66,9 @@ func (p *pluginContext) OnTick() {
 			p.countPanic(r)
 		}
 	}()
-	now := time.Now()
+	now := stamp()
 	for id, h := range p.held {
-		if now.Sub(h.heldAt) < time.Duration(h.cfg.PrefetchTimeoutMS)*time.Millisecond {
+		if now-h.heldAt < int64(h.cfg.PrefetchTimeoutMS)*1e6 {
 			continue
 		}
 		p.metrics.count(metricPrefetchTimeout, 1)
