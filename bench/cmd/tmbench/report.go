@@ -200,10 +200,11 @@ func renderReport(o options, res *results) string {
 	}
 
 	if len(res.GoBench) > 0 {
-		p("\n## Go package benchmarks\n\n`%s` (16 KiB chunks; `ScanBaseline` only counts newlines: the floor of any line framer).\n\n", strings.Join(goBenchCommand, " "))
-		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op |\n|---|---|---|---|---|---|\n")
+		p("\n## Go package benchmarks\n\n`%s` (16 KiB chunks; `ScanBaseline` only counts newlines: the floor of any line framer). ", strings.Join(goBenchCommand, " "))
+		p("The same benchmarks in V8: each package's tests built with `GOOS=wasip1 GOARCH=wasm go test -c` and run in Node's WASI by `bench/v8/gotest.mjs` with `-test.bench=.`.\n\n")
+		p("| package | benchmark | ns/op | MB/s | B/op | allocs/op | V8 ns/op | V8 ÷ native |\n|---|---|---|---|---|---|---|---|\n")
 		for _, g := range res.GoBench {
-			p("| %s | %s | %.0f | %.1f | %.0f | %.0f |\n", g.Package, g.Name, g.NsPerOp, g.MBPerS, g.BytesPerOp, g.AllocsPerOp)
+			p("| %s | %s | %.0f | %.1f | %.0f | %.0f | %.0f | %.1f× |\n", g.Package, g.Name, g.NsPerOp, g.MBPerS, g.BytesPerOp, g.AllocsPerOp, g.V8NsPerOp, g.V8NsPerOp/g.NsPerOp)
 		}
 	}
 	if e := res.Envoy; e != nil {
